@@ -1,0 +1,16 @@
+import Foundation
+
+/// A practice. Every other record belongs to exactly one tenant.
+public struct Tenant: Sendable, Hashable, Codable {
+    public var id: UUID
+    public var slug: String
+    public var name: String
+    public var createdAt: Date
+
+    public init(id: UUID = UUID(), slug: String, name: String, createdAt: Date = Date()) {
+        self.id = id
+        self.slug = slug
+        self.name = name
+        self.createdAt = createdAt
+    }
+}

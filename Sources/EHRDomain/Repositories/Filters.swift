@@ -1,0 +1,45 @@
+import Foundation
+
+/// Optional filters of the patient list.
+public struct PatientFilter: Sendable, Equatable {
+    public var status: PatientStatus?
+    public var assignedTherapistID: UUID?
+
+    public init(status: PatientStatus? = nil, assignedTherapistID: UUID? = nil) {
+        self.status = status
+        self.assignedTherapistID = assignedTherapistID
+    }
+}
+
+/// Optional filters of the appointment list.
+public struct AppointmentFilter: Sendable, Equatable {
+    public var from: Date?
+    public var to: Date?
+    public var therapistID: UUID?
+    public var patientID: UUID?
+    public var status: AppointmentStatus?
+    /// When set, only appointments that end after this instant and are not cancelled.
+    public var upcomingAfter: Date?
+
+    public init(from: Date? = nil, to: Date? = nil, therapistID: UUID? = nil, patientID: UUID? = nil, status: AppointmentStatus? = nil, upcomingAfter: Date? = nil) {
+        self.from = from
+        self.to = to
+        self.therapistID = therapistID
+        self.patientID = patientID
+        self.status = status
+        self.upcomingAfter = upcomingAfter
+    }
+}
+
+/// Optional filters of the note list.
+public struct NoteFilter: Sendable, Equatable {
+    public var patientID: UUID?
+    public var status: NoteStatus?
+    public var type: NoteType?
+
+    public init(patientID: UUID? = nil, status: NoteStatus? = nil, type: NoteType? = nil) {
+        self.patientID = patientID
+        self.status = status
+        self.type = type
+    }
+}

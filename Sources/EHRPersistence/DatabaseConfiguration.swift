@@ -1,0 +1,15 @@
+import Foundation
+
+/// Where the service keeps its data.
+public enum DatabaseConfiguration: Sendable, Equatable {
+    /// An embedded SQLite file (WAL mode), the default for a single practice machine.
+    case sqlite(path: String)
+    /// A PostgreSQL server, for production. `poolSize` is connections per event loop.
+    case postgres(url: String, poolSize: Int)
+}
+
+/// The SQL dialect in use, for the few statements that differ.
+public enum SQLDialectKind: Sendable {
+    case sqlite
+    case postgres
+}

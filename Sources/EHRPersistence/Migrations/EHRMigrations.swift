@@ -1,0 +1,22 @@
+import FluentKit
+import SQLKit
+
+/// The ordered list of schema migrations. Never reorder or edit a shipped migration; add a new one.
+public enum EHRMigrations {
+    static func all(for dialect: SQLDialectKind) -> [any Migration] {
+        var list: [any Migration] = [CreateCoreSchema(dialect: dialect)]
+        switch dialect {
+        case .sqlite: list.append(SQLiteIntegrityTriggers())
+        case .postgres: list.append(PostgresIntegrityConstraints())
+        }
+        return list
+    }
+}
+
+/// Runs each statement in order on the migration's connection.
+func execute(_ statements: [String], on database: any Database) async throws {
+    let sql = database as! any SQLDatabase
+    for statement in statements {
+        try await sql.raw(SQLQueryString(statement)).run()
+    }
+}

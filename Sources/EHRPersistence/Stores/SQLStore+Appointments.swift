@@ -1,0 +1,116 @@
+import EHRDomain
+import Foundation
+import SQLKit
+
+struct AppointmentRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var patientId: UUID
+    var therapistId: UUID
+    var startsAt: Date
+    var endsAt: Date
+    var timeZone: String
+    var status: String
+    var kind: String
+    var reason: String?
+    var cancellationReason: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    func appointment() throws -> Appointment {
+        guard let status = AppointmentStatus(rawValue: status) else { throw StorageError.corrupt("appointments.status") }
+        guard let kind = AppointmentKind(rawValue: kind) else { throw StorageError.corrupt("appointments.kind") }
+        return Appointment(id: id, tenantID: tenantId, patientID: patientId, therapistID: therapistId, startsAt: startsAt, endsAt: endsAt,
+                           timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellationReason,
+                           createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+extension SQLStore: AppointmentRepository {
+    private static let columns = "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
+
+    public func find(id: UUID, tenantID: UUID) async throws -> Appointment? {
+        try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.id = \(bind: id)")
+            .first(decoding: AppointmentRow.self, with: Self.decoder)?.appointment()
+    }
+
+    public func list(scope: AppointmentScope, filter: AppointmentFilter, page: PageRequest) async throws -> Page<Appointment> {
+        var query: SQLQueryString = "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE "
+        switch scope {
+        case .tenant(let tenantID):
+            query += "a.tenant_id = \(bind: tenantID)"
+        case .therapist(let tenantID, let therapistID):
+            query += """
+                a.tenant_id = \(bind: tenantID) AND (a.therapist_id = \(bind: therapistID) OR a.patient_id IN
+                    (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND assigned_therapist_id = \(bind: therapistID)))
+                """
+        case .portalUser(let tenantID, let userID):
+            query += "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
+        }
+        if let from = filter.from { query += " AND a.ends_at > \(bind: from)" }
+        if let to = filter.to { query += " AND a.starts_at < \(bind: to)" }
+        if let therapist = filter.therapistID { query += " AND a.therapist_id = \(bind: therapist)" }
+        if let patient = filter.patientID { query += " AND a.patient_id = \(bind: patient)" }
+        if let status = filter.status { query += " AND a.status = \(bind: status.rawValue)" }
+        if let now = filter.upcomingAfter {
+            query += " AND a.ends_at > \(bind: now) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
+        }
+        if let cursor = page.after {
+            query += " AND (a.starts_at > \(bind: cursor.key) OR (a.starts_at = \(bind: cursor.key) AND a.id > \(bind: cursor.id)))"
+        }
+        query += " ORDER BY a.starts_at, a.id"
+        return try await Self.page(query, limit: page.limit, on: sql, map: { (row: AppointmentRow) in try row.appointment() }, key: { ($0.startsAt, $0.id) })
+    }
+
+    public func create(_ a: Appointment) async throws {
+        try await writeGuardingOverlap(a) { db in
+            try await db.raw("""
+                INSERT INTO appointments (id, tenant_id, patient_id, therapist_id, starts_at, ends_at, time_zone, status, kind, reason,
+                    cancellation_reason, created_at, updated_at)
+                VALUES (\(bind: a.id), \(bind: a.tenantID), \(bind: a.patientID), \(bind: a.therapistID), \(bind: millisecondPrecision(a.startsAt)),
+                    \(bind: millisecondPrecision(a.endsAt)), \(bind: a.timeZone), \(bind: a.status.rawValue), \(bind: a.kind.rawValue),
+                    \(bind: a.reason), \(bind: a.cancellationReason), \(bind: millisecondPrecision(a.createdAt)), \(bind: millisecondPrecision(a.updatedAt)))
+                """).run()
+        }
+    }
+
+    public func update(_ a: Appointment) async throws {
+        try await writeGuardingOverlap(a) { db in
+            try await db.raw("""
+                UPDATE appointments SET starts_at = \(bind: millisecondPrecision(a.startsAt)), ends_at = \(bind: millisecondPrecision(a.endsAt)),
+                    time_zone = \(bind: a.timeZone), status = \(bind: a.status.rawValue), kind = \(bind: a.kind.rawValue), reason = \(bind: a.reason),
+                    cancellation_reason = \(bind: a.cancellationReason), updated_at = \(bind: millisecondPrecision(a.updatedAt))
+                WHERE tenant_id = \(bind: a.tenantID) AND id = \(bind: a.id)
+                """).run()
+        }
+    }
+
+    /// Checks for a conflicting booking first (to name it in the answer), then writes. The database
+    /// constraint (exclusion constraint or trigger) is what actually guarantees no double-booking when
+    /// two requests race; its violation is turned into the same domain error.
+    private func writeGuardingOverlap(_ a: Appointment, write: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        if a.status.occupiesSlot, let conflict = try await conflictingAppointment(a, on: sql) {
+            throw DomainError.appointmentOverlap(conflictingID: conflict)
+        }
+        do {
+            try await write(sql)
+        } catch where Self.isOverlapViolation(error) {
+            throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
+        }
+    }
+
+    private func conflictingAppointment(_ a: Appointment, on db: any SQLDatabase) async throws -> UUID? {
+        struct IDRow: Decodable { var id: UUID }
+        return try await db.raw("""
+            SELECT id FROM appointments
+            WHERE tenant_id = \(bind: a.tenantID) AND therapist_id = \(bind: a.therapistID) AND id <> \(bind: a.id)
+              AND status <> 'cancelled' AND starts_at < \(bind: millisecondPrecision(a.endsAt)) AND ends_at > \(bind: millisecondPrecision(a.startsAt))
+            ORDER BY starts_at LIMIT 1
+            """).first(decoding: IDRow.self)?.id
+    }
+
+    private static func isOverlapViolation(_ error: any Error) -> Bool {
+        let text = String(reflecting: error)
+        return text.contains("appointment_overlap") || text.contains("appointments_no_overlap") || text.contains("23P01")
+    }
+}

@@ -1,0 +1,120 @@
+import EHRDomain
+import Foundation
+import SQLKit
+
+struct RefreshTokenRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var userId: UUID
+    var familyId: UUID
+    var tokenHash: String
+    var role: String
+    var issuedAt: Date
+    var expiresAt: Date
+    var rotatedAt: Date?
+    var revokedAt: Date?
+
+    func record() throws -> RefreshTokenRecord {
+        guard let role = Role(rawValue: role) else { throw StorageError.corrupt("refresh_tokens.role") }
+        return RefreshTokenRecord(id: id, tenantID: tenantId, userID: userId, familyID: familyId, tokenHash: tokenHash, role: role,
+                                  issuedAt: issuedAt, expiresAt: expiresAt, rotatedAt: rotatedAt, revokedAt: revokedAt)
+    }
+}
+
+struct InvitationRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var userId: UUID
+    var tokenHash: String
+    var expiresAt: Date
+    var usedAt: Date?
+
+    var record: InvitationRecord {
+        InvitationRecord(id: id, tenantID: tenantId, userID: userId, tokenHash: tokenHash, expiresAt: expiresAt, usedAt: usedAt)
+    }
+}
+
+extension SQLStore: AuthRepository {
+    public func insertRefreshToken(_ r: RefreshTokenRecord) async throws {
+        try await Self.insertRefreshToken(r, on: sql)
+    }
+
+    private static func insertRefreshToken(_ r: RefreshTokenRecord, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, role, issued_at, expires_at, rotated_at, revoked_at)
+            VALUES (\(bind: r.id), \(bind: r.tenantID), \(bind: r.userID), \(bind: r.familyID), \(bind: r.tokenHash), \(bind: r.role.rawValue),
+                \(bind: millisecondPrecision(r.issuedAt)), \(bind: millisecondPrecision(r.expiresAt)), \(bind: r.rotatedAt), \(bind: r.revokedAt))
+            """).run()
+    }
+
+    public func findRefreshToken(hash: String) async throws -> RefreshTokenRecord? {
+        try await sql.raw("SELECT * FROM refresh_tokens WHERE token_hash = \(bind: hash)")
+            .first(decoding: RefreshTokenRow.self, with: Self.decoder)?.record()
+    }
+
+    public func rotateRefreshToken(id: UUID, at: Date, successor: RefreshTokenRecord) async throws -> Bool {
+        struct IDRow: Decodable { var id: UUID }
+        return try await database.transaction { db in
+            let rotated = try await db.raw("""
+                UPDATE refresh_tokens SET rotated_at = \(bind: millisecondPrecision(at))
+                WHERE id = \(bind: id) AND rotated_at IS NULL AND revoked_at IS NULL
+                RETURNING id
+                """).all(decoding: IDRow.self)
+            guard !rotated.isEmpty else { return false }
+            try await Self.insertRefreshToken(successor, on: db)
+            return true
+        }
+    }
+
+    public func revokeFamily(_ familyID: UUID, at: Date) async throws {
+        try await sql.raw("UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at)) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL").run()
+    }
+
+    public func revokeAll(userID: UUID, tenantID: UUID, at: Date) async throws {
+        try await sql.raw("""
+            UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at))
+            WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID) AND revoked_at IS NULL
+            """).run()
+    }
+
+    public func findInvitation(hash: String) async throws -> InvitationRecord? {
+        try await sql.raw("SELECT * FROM invitations WHERE token_hash = \(bind: hash)")
+            .first(decoding: InvitationRow.self, with: Self.decoder)?.record
+    }
+
+    public func acceptInvitation(id: UUID, userID: UUID, tenantID: UUID, passwordHash: String, at: Date) async throws -> Bool {
+        struct IDRow: Decodable { var id: UUID }
+        let now = millisecondPrecision(at)
+        return try await database.transaction { db in
+            let used = try await db.raw("""
+                UPDATE invitations SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id
+                """).all(decoding: IDRow.self)
+            guard !used.isEmpty else { return false }
+            try await db.raw("""
+                UPDATE users SET password_hash = \(bind: passwordHash), updated_at = \(bind: now)
+                WHERE tenant_id = \(bind: tenantID) AND id = \(bind: userID)
+                """).run()
+            return true
+        }
+    }
+
+    public func recordLoginFailure(keys: [String], at: Date) async throws {
+        let now = millisecondPrecision(at)
+        for key in keys {
+            try await sql.raw("INSERT INTO login_failures (key, at) VALUES (\(bind: key), \(bind: now))").run()
+        }
+        // Old failures are useless once outside every window; prune opportunistically.
+        try await sql.raw("DELETE FROM login_failures WHERE at < \(bind: now.addingTimeInterval(-24 * 3600))").run()
+    }
+
+    public func loginFailures(key: String, since: Date) async throws -> (count: Int, oldest: Date?) {
+        struct Row: Decodable { var count: Int; var oldest: Date? }
+        let row = try await sql.raw("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM login_failures WHERE key = \(bind: key) AND at >= \(bind: since)")
+            .first(decoding: Row.self)
+        return (row?.count ?? 0, row?.oldest)
+    }
+
+    public func clearLoginFailures(key: String) async throws {
+        try await sql.raw("DELETE FROM login_failures WHERE key = \(bind: key)").run()
+    }
+}

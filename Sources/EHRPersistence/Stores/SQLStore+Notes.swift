@@ -1,0 +1,123 @@
+import EHRDomain
+import Foundation
+import SQLKit
+
+struct NoteRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var patientId: UUID
+    var authorId: UUID
+    var appointmentId: UUID?
+    var type: String
+    var sections: String
+    var status: String
+    var signedAt: Date?
+    var signedBy: UUID?
+    var contentHash: String?
+    var voidedAt: Date?
+    var voidReason: String?
+    var createdAt: Date
+    var updatedAt: Date
+
+    func note(addenda: [NoteAddendum]) throws -> ClinicalNote {
+        guard let type = NoteType(rawValue: type) else { throw StorageError.corrupt("clinical_notes.type") }
+        guard let status = NoteStatus(rawValue: status) else { throw StorageError.corrupt("clinical_notes.status") }
+        let sections = try SQLStore.decodeJSON([String: String].self, sections) ?? [:]
+        return ClinicalNote(id: id, tenantID: tenantId, patientID: patientId, authorID: authorId, appointmentID: appointmentId,
+                            type: type, sections: sections, status: status, signedAt: signedAt, signedBy: signedBy,
+                            contentHash: contentHash, voidedAt: voidedAt, voidReason: voidReason, addenda: addenda,
+                            createdAt: createdAt, updatedAt: updatedAt)
+    }
+}
+
+struct AddendumRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var noteId: UUID
+    var authorId: UUID
+    var text: String
+    var signedAt: Date
+    var contentHash: String
+
+    var addendum: NoteAddendum {
+        NoteAddendum(id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: text, signedAt: signedAt, contentHash: contentHash)
+    }
+}
+
+extension SQLStore: NoteRepository {
+    public func find(id: UUID, tenantID: UUID) async throws -> ClinicalNote? {
+        guard let row = try await sql.raw("SELECT * FROM clinical_notes WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
+            .first(decoding: NoteRow.self, with: Self.decoder)
+        else { return nil }
+        return try row.note(addenda: try await addenda(of: [row.id], tenantID: tenantID)[row.id] ?? [])
+    }
+
+    public func list(scope: NoteScope, filter: NoteFilter, page: PageRequest) async throws -> Page<ClinicalNote> {
+        var query: SQLQueryString = "SELECT * FROM clinical_notes WHERE "
+        let tenantID: UUID
+        switch scope {
+        case .tenantMetadata(let tenant):
+            tenantID = tenant
+            query += "tenant_id = \(bind: tenant)"
+        case .assignedTo(let tenant, let therapistID):
+            tenantID = tenant
+            query += "tenant_id = \(bind: tenant) AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND assigned_therapist_id = \(bind: therapistID))"
+        case .portalUserSigned(let tenant, let userID):
+            tenantID = tenant
+            query += "tenant_id = \(bind: tenant) AND status = 'signed' AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND user_id = \(bind: userID))"
+        }
+        if let patient = filter.patientID { query += " AND patient_id = \(bind: patient)" }
+        if let status = filter.status { query += " AND status = \(bind: status.rawValue)" }
+        if let type = filter.type { query += " AND type = \(bind: type.rawValue)" }
+        query += after(page.after, column: "created_at", descending: true) + " ORDER BY created_at DESC, id DESC"
+        let rows = try await sql.raw(query + " LIMIT \(literal: page.limit + 1)").all(decoding: NoteRow.self, with: Self.decoder)
+        let visible = Array(rows.prefix(page.limit))
+        let addenda = try await addenda(of: visible.map(\.id), tenantID: tenantID)
+        let items = try visible.map { try $0.note(addenda: addenda[$0.id] ?? []) }
+        let next = rows.count > page.limit ? items.last.map { PageCursor(key: $0.createdAt, id: $0.id) } : nil
+        return Page(items: items, next: next)
+    }
+
+    public func create(_ note: ClinicalNote) async throws {
+        let sections = try Self.encodeJSON(note.sections) ?? "{}"
+        try await sql.raw("""
+            INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
+                content_hash, voided_at, void_reason, created_at, updated_at)
+            VALUES (\(bind: note.id), \(bind: note.tenantID), \(bind: note.patientID), \(bind: note.authorID), \(bind: note.appointmentID),
+                \(bind: note.type.rawValue), \(bind: sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
+                \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: note.voidReason),
+                \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)))
+            """).run()
+    }
+
+    public func updateDraft(_ note: ClinicalNote) async throws {
+        struct IDRow: Decodable { var id: UUID }
+        let sections = try Self.encodeJSON(note.sections) ?? "{}"
+        // The status condition makes this a compare-and-set: two racing signers cannot both succeed.
+        let updated = try await sql.raw("""
+            UPDATE clinical_notes SET appointment_id = \(bind: note.appointmentID), type = \(bind: note.type.rawValue), sections = \(bind: sections),
+                status = \(bind: note.status.rawValue), signed_at = \(bind: note.signedAt.map(millisecondPrecision)), signed_by = \(bind: note.signedBy),
+                content_hash = \(bind: note.contentHash), voided_at = \(bind: note.voidedAt.map(millisecondPrecision)), void_reason = \(bind: note.voidReason),
+                updated_at = \(bind: millisecondPrecision(note.updatedAt))
+            WHERE tenant_id = \(bind: note.tenantID) AND id = \(bind: note.id) AND status = 'draft'
+            RETURNING id
+            """).all(decoding: IDRow.self)
+        if updated.isEmpty { throw DomainError.conflict("the note is no longer a draft and cannot change") }
+    }
+
+    public func addAddendum(_ addendum: NoteAddendum) async throws {
+        try await sql.raw("""
+            INSERT INTO note_addenda (id, tenant_id, note_id, author_id, text, signed_at, content_hash)
+            VALUES (\(bind: addendum.id), \(bind: addendum.tenantID), \(bind: addendum.noteID), \(bind: addendum.authorID), \(bind: addendum.text),
+                \(bind: millisecondPrecision(addendum.signedAt)), \(bind: addendum.contentHash))
+            """).run()
+    }
+
+    private func addenda(of noteIDs: [UUID], tenantID: UUID) async throws -> [UUID: [NoteAddendum]] {
+        guard !noteIDs.isEmpty else { return [:] }
+        let rows = try await sql.raw("""
+            SELECT * FROM note_addenda WHERE tenant_id = \(bind: tenantID) AND note_id IN (\(binds: noteIDs)) ORDER BY signed_at, id
+            """).all(decoding: AddendumRow.self, with: Self.decoder)
+        return Dictionary(grouping: rows.map(\.addendum), by: \.noteID)
+    }
+}

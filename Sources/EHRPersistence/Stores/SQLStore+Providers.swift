@@ -1,0 +1,88 @@
+import EHRDomain
+import Foundation
+import SQLKit
+
+struct ProviderRow: Codable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var email: String
+    var displayName: String
+    var role: String
+    var active: Bool
+    var passwordHash: String?
+    var createdAt: Date
+    var updatedAt: Date
+    var licenseNumber: String
+    var licenseState: String
+    var credentials: String
+    var specialties: String
+    var profileUpdatedAt: Date
+
+    func provider() throws -> Provider {
+        let user = try UserRow(id: id, tenantId: tenantId, email: email, displayName: displayName, role: role, active: active,
+                               passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt).user()
+        let specialties = try SQLStore.decodeJSON([String].self, specialties) ?? []
+        return Provider(user: user, licenseNumber: licenseNumber, licenseState: licenseState, credentials: credentials,
+                        specialties: specialties, updatedAt: max(profileUpdatedAt, updatedAt))
+    }
+}
+
+extension SQLStore: ProviderRepository {
+    private static let select: SQLQueryString = """
+        SELECT u.id, u.tenant_id, u.email, u.display_name, u.role, u.active, u.password_hash, u.created_at, u.updated_at,
+               p.license_number, p.license_state, p.credentials, p.specialties, p.updated_at AS profile_updated_at
+        FROM providers p JOIN users u ON u.tenant_id = p.tenant_id AND u.id = p.user_id
+        """
+
+    public func find(id: UUID, tenantID: UUID) async throws -> Provider? {
+        try await sql.raw(Self.select + " WHERE p.tenant_id = \(bind: tenantID) AND p.user_id = \(bind: id)")
+            .first(decoding: ProviderRow.self, with: Self.decoder)?.provider()
+    }
+
+    public func list(scope: ProviderScope, page: PageRequest) async throws -> Page<Provider> {
+        var query = Self.select
+        switch scope {
+        case .tenant(let tenantID):
+            query += " WHERE p.tenant_id = \(bind: tenantID)"
+        case .assignedToPortalUser(let tenantID, let userID):
+            query += """
+                 WHERE p.tenant_id = \(bind: tenantID) AND p.user_id IN
+                    (SELECT assigned_therapist_id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))
+                """
+        }
+        if let cursor = page.after {
+            query += " AND (u.created_at > \(bind: cursor.key) OR (u.created_at = \(bind: cursor.key) AND u.id > \(bind: cursor.id)))"
+        }
+        query += " ORDER BY u.created_at, u.id"
+        return try await Self.page(query, limit: page.limit, on: sql, map: { (row: ProviderRow) in try row.provider() }, key: { ($0.user.createdAt, $0.id) })
+    }
+
+    public func create(_ provider: Provider, invitation: InvitationRecord?) async throws {
+        let specialties = try Self.encodeJSON(provider.specialties) ?? "[]"
+        try await database.transaction { db in
+            try await Self.insertUser(provider.user, on: db)
+            try await db.raw("""
+                INSERT INTO providers (user_id, tenant_id, license_number, license_state, credentials, specialties, updated_at)
+                VALUES (\(bind: provider.id), \(bind: provider.tenantID), \(bind: provider.licenseNumber), \(bind: provider.licenseState),
+                        \(bind: provider.credentials), \(bind: specialties), \(bind: millisecondPrecision(provider.updatedAt)))
+                """).run()
+            if let invitation { try await Self.insertInvitation(invitation, on: db) }
+        }
+    }
+
+    public func update(_ provider: Provider) async throws {
+        let specialties = try Self.encodeJSON(provider.specialties) ?? "[]"
+        let now = millisecondPrecision(provider.updatedAt)
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE users SET display_name = \(bind: provider.user.displayName), active = \(bind: provider.user.active), updated_at = \(bind: now)
+                WHERE tenant_id = \(bind: provider.tenantID) AND id = \(bind: provider.id)
+                """).run()
+            try await db.raw("""
+                UPDATE providers SET license_number = \(bind: provider.licenseNumber), license_state = \(bind: provider.licenseState),
+                    credentials = \(bind: provider.credentials), specialties = \(bind: specialties), updated_at = \(bind: now)
+                WHERE tenant_id = \(bind: provider.tenantID) AND user_id = \(bind: provider.id)
+                """).run()
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import EHRDomain
+import Foundation
+import SQLKit
+
+struct TenantRow: Codable, Sendable {
+    var id: UUID
+    var slug: String
+    var name: String
+    var createdAt: Date
+
+    var tenant: Tenant { Tenant(id: id, slug: slug, name: name, createdAt: createdAt) }
+}
+
+extension SQLStore: TenantRepository {
+    public func find(slug: String) async throws -> Tenant? {
+        try await sql.raw("SELECT * FROM tenants WHERE slug = \(bind: slug)").first(decoding: TenantRow.self, with: Self.decoder)?.tenant
+    }
+
+    public func find(id: UUID) async throws -> Tenant? {
+        try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: id)").first(decoding: TenantRow.self, with: Self.decoder)?.tenant
+    }
+
+    public func create(_ tenant: Tenant) async throws {
+        do {
+            try await sql.raw("""
+                INSERT INTO tenants (id, slug, name, created_at)
+                VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw DomainError.conflict("a practice with slug '\(tenant.slug)' already exists")
+        }
+    }
+}

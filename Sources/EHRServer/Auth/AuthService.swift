@@ -1,0 +1,133 @@
+import EHRDomain
+import Foundation
+
+/// The outcome of a successful sign-in or refresh.
+struct IssuedTokens: Sendable {
+    var accessToken: String
+    var refreshToken: String
+    var expiresIn: Int
+    var user: User
+}
+
+/// Sign-in, refresh-token rotation, sign-out, invitations and sign-in throttling.
+struct AuthService: Sendable {
+    let tenants: any TenantRepository
+    let users: any UserRepository
+    let auth: any AuthRepository
+    let tokens: TokenService
+    let hasher: PasswordHasher
+    let decoyHash: String
+    let refreshTokenLifetime: TimeInterval
+    let failureLimit: Int
+    let failureWindow: TimeInterval
+
+    private static let badCredentials = DomainError.unauthenticated("invalid practice, email or password")
+
+    /// Verifies the credentials and starts a new session (a new refresh-token family).
+    /// Unknown practice, unknown email, disabled account and wrong password all answer alike, after a bcrypt verification each.
+    func login(tenantSlug: String, email: String, password: String, clientIP: String, now: Date = Date()) async throws -> IssuedTokens {
+        var validator = Validator()
+        let slug = validator.text(tenantSlug, "tenant", max: 63)?.lowercased()
+        let email = validator.text(email, "email", max: 254)?.lowercased()
+        if password.isEmpty { validator.add("password", "is required") }
+        if password.utf8.count > 1024 { validator.add("password", "is too long") }
+        try validator.check()
+        guard let slug, let email else { throw DomainError.invalid("email", "is required") }
+
+        let accountKey = Secrets.hash("account:\(slug):\(email)")
+        let addressKey = Secrets.hash("ip:\(clientIP)")
+        try await enforceThrottle(keys: [accountKey, addressKey], now: now)
+
+        let tenant = try await tenants.find(slug: slug)
+        let user = try await tenant.asyncFlatMap { try await users.find(email: email, tenantID: $0.id) }
+        let storedHash = user?.passwordHash ?? decoyHash
+        let matches = try await hasher.verify(password, against: storedHash)
+        guard matches, let user, user.active, user.passwordHash != nil else {
+            try await auth.recordLoginFailure(keys: [accountKey, addressKey], at: now)
+            throw Self.badCredentials
+        }
+        try await auth.clearLoginFailures(key: accountKey)
+        return try await issue(for: user, familyID: UUID(), now: now, rotating: nil)
+    }
+
+    /// Exchanges a refresh token for a new pair. A token presented a second time means it was
+    /// stolen or replayed: the whole family is revoked, ending the session everywhere.
+    func refresh(token: String, now: Date = Date()) async throws -> IssuedTokens {
+        let invalid = DomainError.unauthenticated("the refresh token is invalid, expired or revoked")
+        guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { throw invalid }
+        if record.revokedAt != nil { throw invalid }
+        if record.rotatedAt != nil {
+            try await auth.revokeFamily(record.familyID, at: now)
+            throw invalid
+        }
+        guard record.expiresAt > now else { throw invalid }
+        guard let user = try await users.find(id: record.userID, tenantID: record.tenantID), user.active, user.role == record.role else {
+            try await auth.revokeFamily(record.familyID, at: now)
+            throw invalid
+        }
+        return try await issue(for: user, familyID: record.familyID, now: now, rotating: record)
+    }
+
+    /// Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to reveal).
+    func logout(token: String, now: Date = Date()) async throws {
+        guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { return }
+        try await auth.revokeFamily(record.familyID, at: now)
+    }
+
+    /// Sets the password of an invited account. Unknown, used and expired invitations are all 404.
+    func acceptInvitation(token: String, password: String, now: Date = Date()) async throws -> User {
+        let problems = PasswordPolicy.problems(password)
+        guard token.count <= 200, let invitation = try await auth.findInvitation(hash: Secrets.hash(token)),
+            invitation.usedAt == nil, invitation.expiresAt > now,
+            let user = try await users.find(id: invitation.userID, tenantID: invitation.tenantID), user.active
+        else { throw DomainError.notFound }
+        if !problems.isEmpty { throw DomainError.validation(problems) }
+        let hash = try await hasher.hash(password)
+        guard try await auth.acceptInvitation(id: invitation.id, userID: user.id, tenantID: user.tenantID, passwordHash: hash, at: now) else {
+            throw DomainError.notFound
+        }
+        return user
+    }
+
+    /// Creates an invitation for `user`; returns the token to hand over once and the record to store.
+    func makeInvitation(for user: User, now: Date = Date()) -> (token: String, record: InvitationRecord) {
+        let token = Secrets.randomToken()
+        let record = InvitationRecord(tenantID: user.tenantID, userID: user.id, tokenHash: Secrets.hash(token),
+                                      expiresAt: now.addingTimeInterval(InvitationRecord.lifetime))
+        return (token, record)
+    }
+
+    private func enforceThrottle(keys: [String], now: Date) async throws {
+        for key in keys {
+            let (count, oldest) = try await auth.loginFailures(key: key, since: now.addingTimeInterval(-failureWindow))
+            if count >= failureLimit {
+                let until = (oldest ?? now).addingTimeInterval(failureWindow)
+                throw DomainError.rateLimited(retryAfter: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
+            }
+        }
+    }
+
+    private func issue(for user: User, familyID: UUID, now: Date, rotating previous: RefreshTokenRecord?) async throws -> IssuedTokens {
+        let refreshToken = Secrets.randomToken()
+        let record = RefreshTokenRecord(tenantID: user.tenantID, userID: user.id, familyID: familyID, tokenHash: Secrets.hash(refreshToken),
+                                        role: user.role, issuedAt: now, expiresAt: now.addingTimeInterval(refreshTokenLifetime))
+        if let previous {
+            guard try await auth.rotateRefreshToken(id: previous.id, at: now, successor: record) else {
+                // Lost a race with another use of the same token: treat as reuse.
+                try await auth.revokeFamily(familyID, at: now)
+                throw DomainError.unauthenticated("the refresh token is invalid, expired or revoked")
+            }
+        } else {
+            try await auth.insertRefreshToken(record)
+        }
+        let access = try await tokens.issueAccessToken(for: user, now: now)
+        return IssuedTokens(accessToken: access, refreshToken: refreshToken, expiresIn: Int(tokens.accessTokenLifetime), user: user)
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

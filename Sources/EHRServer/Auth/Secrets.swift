@@ -1,0 +1,29 @@
+import Crypto
+import Foundation
+
+/// Random opaque tokens (refresh tokens, invitations) and their stored form.
+enum Secrets {
+    /// 256 random bits, base64url without padding.
+    static func randomToken() -> String {
+        let key = SymmetricKey(size: .bits256)
+        return key.withUnsafeBytes { Data($0) }.base64URLEncoded()
+    }
+
+    /// What the database keeps instead of the token: hex SHA-256. A leaked table cannot be replayed.
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Data {
+    func base64URLEncoded() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URLEncoded string: String) {
+        var b64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        self.init(base64Encoded: b64)
+    }
+}

@@ -1,0 +1,100 @@
+import EHRDomain
+import Foundation
+import JWTKit
+
+/// Claims of an access token.
+struct AccessTokenClaims: JWTPayload {
+    var iss: IssuerClaim
+    var aud: AudienceClaim
+    var sub: SubjectClaim
+    var exp: ExpirationClaim
+    var nbf: NotBeforeClaim
+    var iat: IssuedAtClaim
+    var jti: IDClaim
+    var tenant: String
+    var role: String
+    /// Token use: "access" or "televisit"; an access token is never accepted as a join token or vice versa.
+    var use: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        try nbf.verifyNotBefore()
+    }
+}
+
+/// Signs and verifies JWTs with one ES256 key. The algorithm is fixed by the server, never read from a token.
+struct TokenService: Sendable {
+    static let algorithm = "ES256"
+
+    let keys: JWTKeyCollection
+    let keyID: String
+    let publicKey: ES256PublicKey
+    let issuer: String
+    let audience: String
+    let accessTokenLifetime: TimeInterval
+
+    init(privateKey: ES256PrivateKey, issuer: String, audience: String, accessTokenLifetime: TimeInterval) async {
+        self.keyID = SigningKeyStore.keyID(for: privateKey)
+        self.publicKey = privateKey.publicKey
+        self.keys = await JWTKeyCollection().add(ecdsa: privateKey, kid: JWKIdentifier(string: keyID))
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTokenLifetime = accessTokenLifetime
+    }
+
+    /// Issues an access token for `user`.
+    func issueAccessToken(for user: User, now: Date = Date()) async throws -> String {
+        try await sign(subject: user.id, tenant: user.tenantID, role: user.role, use: "access", audience: audience, lifetime: accessTokenLifetime, now: now)
+    }
+
+    /// Issues a short-lived token that admits `principal` to one televisit room.
+    func issueTelevisitToken(for principal: Principal, roomID: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
+        try await sign(subject: principal.userID, tenant: principal.tenantID, role: principal.role, use: "televisit",
+                       audience: "televisit:" + roomID, lifetime: lifetime, now: now)
+    }
+
+    private func sign(subject: UUID, tenant: UUID, role: Role, use: String, audience: String, lifetime: TimeInterval, now: Date) async throws -> String {
+        let claims = AccessTokenClaims(
+            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: subject.uuidString.lowercased()),
+            exp: .init(value: now.addingTimeInterval(lifetime)), nbf: .init(value: now.addingTimeInterval(-5)), iat: .init(value: now),
+            jti: .init(value: UUID().uuidString.lowercased()), tenant: tenant.uuidString.lowercased(), role: role.rawValue, use: use)
+        var header = JWTHeader()
+        header.alg = Self.algorithm
+        header.typ = "JWT"
+        return try await keys.sign(claims, kid: JWKIdentifier(string: keyID), header: header)
+    }
+
+    /// Verifies an access token completely: header algorithm and key id, signature, expiry, not-before,
+    /// issuer, audience, token use, and well-formed subject, tenant and role.
+    func verifyAccessToken(_ token: String) async throws(DomainError) -> Principal {
+        let invalid = DomainError.unauthenticated("the access token is invalid or expired")
+        guard let header = Self.header(of: token), header.alg == Self.algorithm, header.kid == keyID else { throw invalid }
+        let claims: AccessTokenClaims
+        do {
+            claims = try await keys.verify(token, as: AccessTokenClaims.self)
+        } catch {
+            throw invalid
+        }
+        guard claims.iss.value == issuer, claims.aud.value == [audience], claims.use == "access",
+            let userID = UUID(uuidString: claims.sub.value), let tenantID = UUID(uuidString: claims.tenant),
+            let role = Role(rawValue: claims.role)
+        else { throw invalid }
+        return Principal(userID: userID, tenantID: tenantID, role: role)
+    }
+
+    /// The public key set published at `/.well-known/jwks.json`.
+    var jwk: (x: String, y: String) {
+        let parameters = publicKey.parameters!
+        return (parameters.x, parameters.y)
+    }
+
+    private struct Header: Decodable {
+        var alg: String?
+        var kid: String?
+    }
+
+    private static func header(of token: String) -> Header? {
+        guard let first = token.split(separator: ".", maxSplits: 1).first, let data = Data(base64URLEncoded: String(first)) else { return nil }
+        return try? JSONDecoder().decode(Header.self, from: data)
+    }
+}

@@ -1,0 +1,104 @@
+import EHRPersistence
+import Foundation
+import Logging
+
+/// Every setting of the service, read from the environment in this one place (flags override a few).
+/// See `docs/operations.md` for the reference table.
+public struct AppConfiguration: Sendable {
+    public enum Environment: String, Sendable {
+        case development
+        case production
+    }
+
+    public var environment: Environment
+    public var hostname: String
+    public var port: Int
+    /// Folder for the embedded database and generated development keys.
+    public var dataDirectory: String
+    public var database: DatabaseConfiguration
+    public var jwt: JWTSettings
+    public var bcryptCost: UInt8
+    public var seedDemoData: Bool
+    public var televisitBaseURL: String
+    public var logLevel: Logger.Level
+    /// Requests per window allowed before sign-in is throttled.
+    public var loginFailureLimit: Int
+    public var loginFailureWindow: TimeInterval
+
+    public struct JWTSettings: Sendable {
+        /// PEM of the ES256 (P-256) private key; nil means "generate or load from the data folder" (development only).
+        public var privateKeyPEM: String?
+        public var issuer: String
+        public var audience: String
+        public var accessTokenLifetime: TimeInterval
+        public var refreshTokenLifetime: TimeInterval
+    }
+
+    /// Reads the configuration from environment variables.
+    /// - Throws: ``ConfigurationError`` for a malformed value, or for a production setting without its secret.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let raw = env[key], !raw.isEmpty else { return fallback }
+            guard let value = Int(raw) else { throw ConfigurationError.invalid(key, "must be an integer") }
+            return value
+        }
+        let environment = Environment(rawValue: env["EHR_ENV"] ?? "development") ?? .development
+        let dataDirectory = env["EHR_DATA_DIR"] ?? "./data"
+        let database: DatabaseConfiguration
+        if let url = env["DATABASE_URL"], !url.isEmpty {
+            database = .postgres(url: url, poolSize: try int("EHR_DB_POOL_SIZE", 4))
+        } else {
+            guard environment == .development else { throw ConfigurationError.missing("DATABASE_URL", "production runs on PostgreSQL") }
+            database = .sqlite(path: env["EHR_SQLITE_PATH"] ?? dataDirectory + "/ehr.sqlite")
+        }
+
+        var pem = env["EHR_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if pem == nil, let file = env["EHR_JWT_PRIVATE_KEY_FILE"], !file.isEmpty {
+            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigurationError.invalid("EHR_JWT_PRIVATE_KEY_FILE", "cannot be read")
+            }
+            pem = contents
+        }
+        if pem == nil, environment == .production {
+            throw ConfigurationError.missing("EHR_JWT_PRIVATE_KEY or EHR_JWT_PRIVATE_KEY_FILE", "production never generates its own signing key")
+        }
+
+        let accessLifetime = try int("EHR_ACCESS_TOKEN_TTL", 900)
+        guard (1...900).contains(accessLifetime) else { throw ConfigurationError.invalid("EHR_ACCESS_TOKEN_TTL", "must be 1 to 900 seconds") }
+        let cost = try int("EHR_BCRYPT_COST", 12)
+        guard (12...16).contains(cost) else { throw ConfigurationError.invalid("EHR_BCRYPT_COST", "must be 12 to 16") }
+        let level = env["EHR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+
+        return AppConfiguration(
+            environment: environment,
+            hostname: env["EHR_HOST"] ?? "127.0.0.1",
+            port: try int("EHR_PORT", 8080),
+            dataDirectory: dataDirectory,
+            database: database,
+            jwt: JWTSettings(
+                privateKeyPEM: pem,
+                issuer: env["EHR_JWT_ISSUER"] ?? "mentalspace-ehr",
+                audience: env["EHR_JWT_AUDIENCE"] ?? "mentalspace-ehr-api",
+                accessTokenLifetime: TimeInterval(accessLifetime),
+                refreshTokenLifetime: TimeInterval(try int("EHR_REFRESH_TOKEN_TTL", 30 * 24 * 3600))),
+            bcryptCost: UInt8(cost),
+            seedDemoData: (env["EHR_SEED_DEMO"].map { $0 == "1" || $0 == "true" }) ?? (environment == .development),
+            televisitBaseURL: env["EHR_TELEVISIT_BASE_URL"] ?? "https://televisit.mentalspace.invalid",
+            logLevel: level,
+            loginFailureLimit: 5,
+            loginFailureWindow: 15 * 60)
+    }
+}
+
+/// A configuration problem found at start-up; the service refuses to start.
+public enum ConfigurationError: Error, CustomStringConvertible, Sendable {
+    case missing(String, String)
+    case invalid(String, String)
+
+    public var description: String {
+        switch self {
+        case .missing(let key, let why): return "\(key) is required: \(why)"
+        case .invalid(let key, let why): return "\(key) \(why)"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import EHRDomain
+import EHRPersistence
+import Foundation
+import Logging
+
+/// Everything the handlers depend on, built once from configuration. Tests build it the same way.
+public struct AppServices: Sendable {
+    public let configuration: AppConfiguration
+    public let database: EHRDatabase
+    public let store: SQLStore
+    let tokens: TokenService
+    let hasher: PasswordHasher
+    let auth: AuthService
+    public let logger: Logger
+
+    /// Opens the database and loads (or, in development, creates) the signing key. Does not migrate.
+    public static func make(configuration: AppConfiguration, logger: Logger) async throws -> AppServices {
+        let database = try EHRDatabase(configuration.database, logger: logger)
+        let key = try SigningKeyStore.load(pem: configuration.jwt.privateKeyPEM, dataDirectory: configuration.dataDirectory)
+        let tokens = await TokenService(privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,
+                                        accessTokenLifetime: configuration.jwt.accessTokenLifetime)
+        let hasher = PasswordHasher(cost: configuration.bcryptCost)
+        let store = SQLStore(database: database)
+        let auth = AuthService(
+            tenants: store, users: store, auth: store, tokens: tokens, hasher: hasher,
+            decoyHash: try await PasswordHasher.decoyHash(cost: configuration.bcryptCost),
+            refreshTokenLifetime: configuration.jwt.refreshTokenLifetime,
+            failureLimit: configuration.loginFailureLimit, failureWindow: configuration.loginFailureWindow)
+        return AppServices(configuration: configuration, database: database, store: store, tokens: tokens, hasher: hasher, auth: auth, logger: logger)
+    }
+
+    /// Seeds demo data.
+    public var demoSeed: DemoSeed { DemoSeed(store: store, hasher: hasher) }
+
+    /// Creates a practice with its first admin, who signs in with `adminPassword`.
+    public func createTenant(slug: String, name: String, adminEmail: String, adminPassword: String, adminName: String = "Practice Admin") async throws -> (Tenant, User) {
+        var validator = Validator()
+        let slugValue = validator.text(slug, "slug", max: 63)?.lowercased()
+        if let slugValue, !slugValue.allSatisfy({ ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "-" }) {
+            validator.add("slug", "may contain only a-z, 0-9 and -")
+        }
+        let nameValue = validator.text(name, "name", max: 200)
+        let email = validator.email(adminEmail, "admin-email")
+        for problem in PasswordPolicy.problems(adminPassword, field: "EHR_ADMIN_PASSWORD") { validator.add(problem.field, problem.message) }
+        try validator.check()
+        let tenant = Tenant(slug: slugValue!, name: nameValue!)
+        let admin = User(tenantID: tenant.id, email: email!, displayName: adminName, role: .admin, passwordHash: try await hasher.hash(adminPassword))
+        try await store.create(tenant)
+        try await store.create(admin, invitation: nil)
+        return (tenant, admin)
+    }
+}

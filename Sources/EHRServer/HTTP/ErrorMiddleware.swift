@@ -1,0 +1,135 @@
+import EHRDomain
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+
+/// Turns every error into an RFC 9457 problem response, in one place. Client mistakes become 4xx
+/// naming the field; anything unexpected becomes a bare 500 whose details go only to the log
+/// (type names and codes, never request content).
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, logger: context.logger)
+            return problem.response(instance: RequestScope.current?.requestID)
+        }
+    }
+
+    static func problem(for error: any Error, logger: Logger) -> ProblemError {
+        switch error {
+        case let problem as ProblemError:
+            return problem
+        case let domain as DomainError:
+            return ProblemError(domain)
+        case let server as ServerError:
+            return problem(for: server, logger: logger)
+        case let decoding as DecodingError:
+            return ProblemError.badRequest("The request body is not valid.", errors: [Self.fieldError(decoding)])
+        case is NIOTooManyBytesError:
+            return .payloadTooLarge
+        case let http as HTTPError:
+            if http.status == .notFound {
+                return ProblemError(status: .notFound, kind: "not-found", title: "Not found", detail: "No such resource.")
+            }
+            if http.status.code < 500 {
+                return ProblemError(status: http.status, kind: "http-\(http.status.code)", title: http.status.reasonPhrase, detail: http.body)
+            }
+            logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "status": "\(http.status.code)"])
+            return .internalError
+        default:
+            logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            return .internalError
+        }
+    }
+
+    /// Generated handlers wrap every error. Without an operation input the request itself could not be
+    /// parsed (bad JSON, type, enum value, parameter): that is the client's mistake.
+    private static func problem(for error: ServerError, logger: Logger) -> ProblemError {
+        if let domain = error.underlyingError as? DomainError { return ProblemError(domain) }
+        if let problem = error.underlyingError as? ProblemError { return problem }
+        if error.operationInput == nil {
+            if let decoding = Self.decodingError(in: error.underlyingError) {
+                return .badRequest("The request could not be parsed.", errors: [Self.fieldError(decoding)])
+            }
+            let status = error.httpStatus.code >= 400 && error.httpStatus.code < 500 ? error.httpStatus : .badRequest
+            var problem = ProblemError.badRequest(Self.parameterMessage(error))
+            problem.status = status
+            if let field = Self.parameterName(in: error) { problem.errors = [FieldError(field, "is missing or not a valid value")] }
+            return problem
+        }
+        logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"])
+        return .internalError
+    }
+
+    private static func decodingError(in error: any Error) -> DecodingError? {
+        if let decoding = error as? DecodingError { return decoding }
+        let mirror = Mirror(reflecting: error)
+        for child in mirror.children {
+            if let decoding = child.value as? DecodingError { return decoding }
+        }
+        return nil
+    }
+
+    /// Names the offending JSON path, e.g. `sections.plan` or `emergencyContact.phone`.
+    static func fieldError(_ error: DecodingError) -> FieldError {
+        func path(_ keys: [any CodingKey]) -> String {
+            let parts = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return parts.reduce("") { acc, part in part.hasPrefix("[") ? acc + part : (acc.isEmpty ? part : acc + "." + part) }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return FieldError(path(context.codingPath + [key]), "is required")
+        case .typeMismatch(let type, let context):
+            return FieldError(path(context.codingPath).ifEmpty("body"), "must be of type \(Self.jsonTypeName(type))")
+        case .valueNotFound(let type, let context):
+            return FieldError(path(context.codingPath).ifEmpty("body"), "must not be null (expected \(Self.jsonTypeName(type)))")
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            if field.isEmpty { return FieldError("body", "is not valid JSON") }
+            let message = context.debugDescription.contains("Unknown key") || context.debugDescription.contains("additional")
+                ? "is not an accepted field" : "has an invalid value"
+            return FieldError(field, message)
+        @unknown default:
+            return FieldError("body", "is invalid")
+        }
+    }
+
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "string"
+        case is Int.Type, is Int64.Type, is Int32.Type, is Double.Type: return "number"
+        case is Bool.Type: return "boolean"
+        default:
+            let name = String(describing: type)
+            return name.hasPrefix("Array") ? "array" : (name.hasPrefix("Dictionary") ? "object" : "object")
+        }
+    }
+
+    private static func parameterMessage(_ error: ServerError) -> String {
+        if let runtime = error.underlyingError as? any CustomStringConvertible {
+            return runtime.description
+        }
+        return "The request could not be parsed."
+    }
+
+    /// Best effort: the generated code names the parameter in the cause description.
+    private static func parameterName(in error: ServerError) -> String? {
+        let text = error.causeDescription + " " + String(describing: error.underlyingError)
+        for marker in ["named: ", "key '", "named '"] {
+            if let range = text.range(of: marker) {
+                let rest = text[range.upperBound...]
+                let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                if !name.isEmpty { return String(name) }
+            }
+        }
+        return nil
+    }
+}
+
+extension String {
+    func ifEmpty(_ fallback: String) -> String { isEmpty ? fallback : self }
+}

@@ -1,0 +1,89 @@
+import EHRDomain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An RFC 9457 problem: the only error shape the API ever answers with.
+struct ProblemError: Error, Sendable {
+    var status: HTTPResponse.Status
+    /// Short slug appended to the problem type URI, e.g. `validation`.
+    var kind: String
+    var title: String
+    var detail: String?
+    var errors: [FieldError] = []
+    var conflictingAppointmentID: UUID?
+    var retryAfter: Int?
+
+    static let typeBase = "https://mentalspace.invalid/problems/"
+
+    static let payloadTooLarge = ProblemError(
+        status: .contentTooLarge, kind: "payload-too-large", title: "Request body too large",
+        detail: "The request body exceeds \(RequestLimits.maximumBodySize) bytes.")
+
+    static func badRequest(_ detail: String, errors: [FieldError] = []) -> ProblemError {
+        ProblemError(status: .badRequest, kind: "bad-request", title: "Malformed request", detail: detail, errors: errors)
+    }
+
+    static let internalError = ProblemError(
+        status: .internalServerError, kind: "internal", title: "Internal error",
+        detail: "The request could not be completed. It has been logged with its request id.")
+
+    /// The one mapping from domain failures to HTTP.
+    init(_ error: DomainError) {
+        switch error {
+        case .notFound:
+            self.init(status: .notFound, kind: "not-found", title: "Not found", detail: "No such record.")
+        case .validation(let errors):
+            self.init(status: .unprocessableContent, kind: "validation", title: "Validation failed",
+                      detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+        case .conflict(let message):
+            self.init(status: .conflict, kind: "conflict", title: "Conflict", detail: message)
+        case .appointmentOverlap(let id):
+            self.init(status: .conflict, kind: "appointment-overlap", title: "Therapist already booked",
+                      detail: "The therapist has another appointment overlapping this time" + (id.map { " (\($0.uuidString.lowercased()))" } ?? "") + ".",
+                      conflictingAppointmentID: id)
+        case .unauthenticated(let message):
+            self.init(status: .unauthorized, kind: "unauthenticated", title: "Unauthorized", detail: message)
+        case .rateLimited(let seconds):
+            self.init(status: .tooManyRequests, kind: "rate-limited", title: "Too many failed sign-in attempts",
+                      detail: "Try again in \(seconds) seconds.", retryAfter: seconds)
+        case .forbidden:
+            self.init(status: .forbidden, kind: "forbidden", title: "Forbidden", detail: "Your role may not perform this operation.")
+        }
+    }
+
+    init(status: HTTPResponse.Status, kind: String, title: String, detail: String?, errors: [FieldError] = [], conflictingAppointmentID: UUID? = nil, retryAfter: Int? = nil) {
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.conflictingAppointmentID = conflictingAppointmentID
+        self.retryAfter = retryAfter
+    }
+
+    private struct Body: Encodable {
+        struct Field: Encodable { var field: String; var message: String }
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String?
+        var instance: String?
+        var errors: [Field]?
+        var conflictingAppointmentId: String?
+    }
+
+    func response(instance: String?) -> Response {
+        let body = Body(
+            type: Self.typeBase + kind, title: title, status: status.code, detail: detail, instance: instance,
+            errors: errors.isEmpty ? nil : errors.map { .init(field: $0.field, message: $0.message) },
+            conflictingAppointmentId: conflictingAppointmentID?.uuidString.lowercased())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

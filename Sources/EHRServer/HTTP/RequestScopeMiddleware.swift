@@ -1,0 +1,50 @@
+import EHRDomain
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Establishes the ``RequestScope``: request id, client address, and the caller from the bearer token
+/// (verified here once per request). Answers carry `X-Request-Id`.
+struct RequestScopeMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let tokens: TokenService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestID = Self.requestID(from: request)
+        var scope = RequestScope(
+            requestID: requestID,
+            clientIP: context.remoteAddress?.ipAddress ?? "unknown",
+            userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                do {
+                    scope.principal = try await tokens.verifyAccessToken(String(parts[1]))
+                } catch {
+                    scope.authenticationError = error
+                }
+            } else {
+                scope.authenticationError = .unauthenticated("the Authorization header must be: Bearer <access token>")
+            }
+        }
+        var response = try await RequestScope.$current.withValue(scope) {
+            try await next(request, context)
+        }
+        response.headers[.requestID] = requestID
+        return response
+    }
+
+    /// Accepts a caller's request id only when it is short and plain; otherwise makes one.
+    private static func requestID(from request: Request) -> String {
+        if let given = request.headers[.requestID], given.count <= 64,
+            given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), given.allSatisfy(\.isASCII)
+        {
+            return given
+        }
+        return UUID().uuidString.lowercased()
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}
