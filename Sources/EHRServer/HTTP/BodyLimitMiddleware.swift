@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// Reads the whole request body up to the limit before routing into generated handlers,
 /// so an oversized body becomes 413 instead of an error deep in decoding.

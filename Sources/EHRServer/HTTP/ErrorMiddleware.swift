@@ -1,6 +1,7 @@
 import EHRDomain
 import Foundation
 import Hummingbird
+import NIOCore
 import Logging
 import OpenAPIRuntime
 
@@ -52,6 +53,8 @@ struct ErrorMiddleware: RouterMiddleware {
         if let domain = error.underlyingError as? DomainError { return ProblemError(domain) }
         if let problem = error.underlyingError as? ProblemError { return problem }
         if error.operationInput == nil {
+            let queryErrors = QueryDiagnosis.badFields(in: error.request)
+            if !queryErrors.isEmpty { return .badRequest("Invalid query parameters.", errors: queryErrors) }
             if let decoding = Self.decodingError(in: error.underlyingError) {
                 return .badRequest("The request could not be parsed.", errors: [Self.fieldError(decoding)])
             }
@@ -90,8 +93,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case .dataCorrupted(let context):
             let field = path(context.codingPath)
             if field.isEmpty { return FieldError("body", "is not valid JSON") }
-            let message = context.debugDescription.contains("Unknown key") || context.debugDescription.contains("additional")
-                ? "is not an accepted field" : "has an invalid value"
+            let message = context.debugDescription.lowercased().contains("additional properties")
+                ? "is not an accepted field" : "has an invalid value (see the schema for allowed values)"
             return FieldError(field, message)
         @unknown default:
             return FieldError("body", "is invalid")

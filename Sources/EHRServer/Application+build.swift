@@ -1,0 +1,41 @@
+import EHRPersistence
+import Foundation
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+
+/// Builds the HTTP application from ready services: the same function serves `ehr serve` and the tests.
+public func buildApplication(services: AppServices) throws -> some ApplicationProtocol {
+    let router = try buildRouter(services: services)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(services.configuration.hostname, port: services.configuration.port), serverName: "mentalspace-ehr"),
+        logger: services.logger)
+    app.addServices(DatabaseService(database: services.database))
+    return app
+}
+
+/// The router with every middleware and every generated route. Exposed for in-process tests.
+public func buildRouter(services: AppServices) throws -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestScopeMiddleware(tokens: services.tokens))
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: BodyLimitMiddleware())
+    router.add(middleware: NullCursorMiddleware())
+    let handler = APIHandler(services: services)
+    try handler.registerHandlers(
+        on: router,
+        configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
+    return router
+}
+
+/// Prepares the database for serving: migrations, then the demo practice when configured.
+public func prepareDatabase(services: AppServices) async throws {
+    try await services.database.migrate()
+    if services.configuration.seedDemoData {
+        if try await services.demoSeed.seed() {
+            services.logger.info("seeded the demo practice (slug 'demo'); see README for its accounts")
+        }
+    }
+}

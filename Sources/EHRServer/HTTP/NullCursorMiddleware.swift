@@ -1,0 +1,51 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The contract says a list's `nextCursor` is `null` on the last page; generated encoders omit nil
+/// properties instead. Lists are encoded with sorted keys, so a body without a cursor ends in `]}`:
+/// this adds the explicit `"nextCursor":null` there.
+struct NullCursorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    static let listPaths: Set<String> = ["/api/v1/users", "/api/v1/providers", "/api/v1/patients", "/api/v1/appointments", "/api/v1/notes"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        guard request.method == .get, response.status == .ok, Self.listPaths.contains(request.uri.path) else { return response }
+        let box = BufferBox()
+        try await response.body.write(CollectingWriter(box: box))
+        var buffer = box.buffer
+        let bytes = buffer.readableBytesView
+        guard bytes.count >= 2, bytes[bytes.endIndex - 1] == UInt8(ascii: "}"), bytes[bytes.endIndex - 2] == UInt8(ascii: "]") else {
+            var unchanged = response
+            unchanged.body = .init(byteBuffer: buffer)
+            return unchanged
+        }
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        buffer.writeString(",\"nextCursor\":null}")
+        var patched = response
+        patched.headers[.contentLength] = String(buffer.readableBytes)
+        patched.body = .init(byteBuffer: buffer)
+        return patched
+    }
+}
+
+private final class BufferBox: @unchecked Sendable {
+    var buffer = ByteBuffer()
+}
+
+/// Gathers a response body in memory (list pages are at most 100 rows).
+private struct CollectingWriter: ResponseBodyWriter {
+    let box: BufferBox
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        var buffer = buffer
+        box.buffer.writeBuffer(&buffer)
+    }
+
+    mutating func write(contentsOf buffers: some Sequence<ByteBuffer>) async throws {
+        for buffer in buffers { try await write(buffer) }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}

@@ -1,0 +1,42 @@
+import EHRDomain
+import Foundation
+import HTTPTypes
+
+/// When generated code fails to decode a query parameter it does not say which one. This names
+/// every typed parameter whose value cannot be parsed, so the 400 can point at the field.
+enum QueryDiagnosis {
+    static func badFields(in request: HTTPRequest) -> [FieldError] {
+        guard let target = request.path, let queryStart = target.firstIndex(of: "?") else { return [] }
+        let path = String(target[..<queryStart])
+        let items = URLComponents(string: "http://x/?" + target[target.index(after: queryStart)...])?.queryItems ?? []
+        var errors: [FieldError] = []
+        for item in items {
+            let value = item.value ?? ""
+            switch item.name {
+            case "limit":
+                if Int(value) == nil { errors.append(FieldError("limit", "must be an integer")) }
+            case "upcoming":
+                if value != "true" && value != "false" { errors.append(FieldError("upcoming", "must be true or false")) }
+            case "from", "to":
+                if (try? FlexibleDateTranscoder().decode(value)) == nil {
+                    errors.append(FieldError(item.name, "must be an RFC 3339 date-time such as 2026-12-01T15:00:00Z"))
+                }
+            case "status":
+                let allowed: [String] =
+                    path.hasSuffix("/patients") ? PatientStatus.allCases.map(\.rawValue)
+                    : path.hasSuffix("/appointments") ? AppointmentStatus.allCases.map(\.rawValue)
+                    : NoteStatus.allCases.map(\.rawValue)
+                if !allowed.contains(value) { errors.append(FieldError("status", "must be one of \(allowed.joined(separator: ", "))")) }
+            case "type":
+                if NoteType(rawValue: value) == nil {
+                    errors.append(FieldError("type", "must be one of \(NoteType.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
+            case "role":
+                if Role(rawValue: value) == nil { errors.append(FieldError("role", "must be one of admin, therapist, client")) }
+            default:
+                continue
+            }
+        }
+        return errors
+    }
+}

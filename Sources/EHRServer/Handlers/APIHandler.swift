@@ -1,0 +1,58 @@
+import EHRAPI
+import EHRDomain
+import Foundation
+import OpenAPIRuntime
+
+/// Implements the generated `APIProtocol`: one method per operation of `openapi.yaml`.
+/// Each handler reads the caller from ``RequestScope``, asks ``AccessPolicy``, and talks to repositories.
+struct APIHandler: APIProtocol {
+    let services: AppServices
+
+    var store: EHRPersistence.SQLStore { services.store }
+
+    /// The current instant, to millisecond precision (what every store keeps).
+    var now: Date { millisecondPrecision(Date()) }
+}
+
+import EHRPersistence
+
+// MARK: Input parsing shared by handlers
+
+extension APIHandler {
+    /// A path id: anything but a UUID is a malformed request (400) naming the parameter.
+    func pathID(_ raw: String, field: String = "id") throws -> UUID {
+        guard let id = UUID(uuidString: raw) else {
+            throw ProblemError.badRequest("\(field) must be a UUID.", errors: [FieldError(field, "must be a UUID")])
+        }
+        return id
+    }
+
+    /// An optional query id filter (400 when malformed).
+    func queryID(_ raw: String?, field: String) throws -> UUID? {
+        guard let raw else { return nil }
+        return try pathID(raw, field: field)
+    }
+
+    /// Limit and cursor of a list request; out-of-range values are 400 naming the parameter.
+    func pageRequest(limit: Int?, cursor: String?) throws -> PageRequest {
+        var errors: [FieldError] = []
+        let limit = limit ?? PageRequest.defaultLimit
+        if !(1...PageRequest.maximumLimit).contains(limit) {
+            errors.append(FieldError("limit", "must be between 1 and \(PageRequest.maximumLimit)"))
+        }
+        var after: PageCursor?
+        if let cursor {
+            after = PageCursor(token: cursor)
+            if after == nil { errors.append(FieldError("cursor", "is not a cursor returned by this list")) }
+        }
+        if !errors.isEmpty { throw ProblemError.badRequest("Invalid query parameters.", errors: errors) }
+        return PageRequest(limit: limit, after: after)
+    }
+}
+
+extension ProblemError {
+    /// 400 naming one query or path parameter.
+    static func badParameter(_ field: String, _ message: String) -> ProblemError {
+        .badRequest("Invalid parameter \(field).", errors: [FieldError(field, message)])
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import EHRServer
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct EHRCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ehr",
+        abstract: "MentalSpace EHR: multi-tenant health record service for mental-health practices.",
+        subcommands: [Serve.self, Migrate.self, Seed.self, TenantCommand.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Reads configuration and opens services; shared by every subcommand.
+func openServices(label: String, override: (inout AppConfiguration) -> Void = { _ in }) async throws -> AppServices {
+    var configuration = try AppConfiguration.fromEnvironment()
+    override(&configuration)
+    var logger = Logger(label: label)
+    logger.logLevel = configuration.logLevel
+    return try await AppServices.make(configuration: configuration, logger: logger)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Migrate the database, seed the demo practice on first run (development), and serve the API.")
+
+    @Option(help: "Address to listen on (default 127.0.0.1, or EHR_HOST).") var hostname: String?
+    @Option(help: "Port to listen on (default 8080, or EHR_PORT).") var port: Int?
+
+    func run() async throws {
+        let services = try await openServices(label: "ehr.serve") { configuration in
+            if let hostname { configuration.hostname = hostname }
+            if let port { configuration.port = port }
+        }
+        try await prepareDatabase(services: services)
+        let app = try buildApplication(services: services)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations.")
+
+    func run() async throws {
+        let services = try await openServices(label: "ehr.migrate")
+        try await services.database.migrate()
+        print("migrations applied")
+        await services.database.shutdown()
+    }
+}
+
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the demo practice (idempotent) and print its accounts.")
+
+    func run() async throws {
+        let services = try await openServices(label: "ehr.seed")
+        try await services.database.migrate()
+        let created = try await services.demoSeed.seed()
+        print(created ? "Seeded the demo practice." : "The demo practice already exists; nothing changed.")
+        print("Practice (tenant) slug: demo    password for every account: \(DemoSeed.password)")
+        for account in DemoSeed.accounts() {
+            print("  \(account.role.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(account.email)  (\(account.displayName))")
+        }
+        await services.database.shutdown()
+    }
+}
+
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage practices.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a practice and its first admin. The password comes from EHR_ADMIN_PASSWORD or a prompt.")
+
+        @Option(help: "Unique short name used at sign-in (a-z, 0-9, -).") var slug: String
+        @Option(help: "Display name of the practice.") var name: String
+        @Option(name: .customLong("admin-email"), help: "Email of the first admin.") var adminEmail: String
+
+        func run() async throws {
+            let password = try ProcessInfo.processInfo.environment["EHR_ADMIN_PASSWORD"] ?? Self.prompt("Password for \(adminEmail): ")
+            let services = try await openServices(label: "ehr.tenant")
+            try await services.database.migrate()
+            do {
+                let (tenant, admin) = try await services.createTenant(slug: slug, name: name, adminEmail: adminEmail, adminPassword: password)
+                print("Created practice '\(tenant.slug)' (\(tenant.id.uuidString.lowercased())) with admin \(admin.email).")
+            } catch {
+                await services.database.shutdown()
+                throw ValidationError("\(error)")
+            }
+            await services.database.shutdown()
+        }
+
+        static func prompt(_ text: String) throws -> String {
+            guard let raw = getpass(text) else { throw ValidationError("no password given") }
+            return String(cString: raw)
+        }
+    }
+}
