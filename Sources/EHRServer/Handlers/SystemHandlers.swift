@@ -25,12 +25,7 @@ extension APIHandler {
     }
 }
 
-/// The contract itself, bundled as a resource and served at `/openapi.yaml`.
+/// The contract itself, bundled with `EHRAPI` and served at `/openapi.yaml`.
 enum OpenAPIDocument {
-    static let bytes: [UInt8] = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let data = try? Data(contentsOf: url) else {
-            return Array("openapi document not bundled\n".utf8)
-        }
-        return Array(data)
-    }()
+    static let bytes: [UInt8] = APIContract.document.map(Array.init) ?? Array("openapi document not bundled\n".utf8)
 }

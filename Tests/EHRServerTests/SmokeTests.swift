@@ -1,0 +1,17 @@
+import Testing
+
+@Suite struct SmokeTests {
+    @Test(arguments: TestBackend.all)
+    func healthAndReadiness(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let health = try await world.call(.get, "/health")
+            #expect(health.status == .ok)
+            #expect(health.json["status"] as? String == "ok")
+            let ready = try await world.call(.get, "/ready")
+            #expect(ready.status == .ok)
+            let spec = try await world.call(.get, "/openapi.yaml")
+            #expect(spec.status == .ok)
+            #expect(spec.text.hasPrefix("openapi: 3.1"))
+        }
+    }
+}
