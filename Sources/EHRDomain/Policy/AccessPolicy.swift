@@ -118,7 +118,7 @@ public enum AccessPolicy {
 
     /// Only the appointment's therapist and the appointment's own client join its televisit.
     public static func canStartTelevisit(_ p: Principal, _ appointment: Appointment, patient: Patient) -> Bool {
-        guard p.tenantID == appointment.tenantID, patient.id == appointment.patientID else { return false }
+        guard p.tenantID == appointment.tenantID, patient.id == appointment.patientID, patient.tenantID == p.tenantID else { return false }
         switch p.role {
         case .admin: return false
         case .therapist: return appointment.therapistID == p.userID
@@ -153,7 +153,7 @@ public enum AccessPolicy {
 
     /// The author, while still the assigned therapist. Whether the note is still a draft is a workflow question (409), asked separately.
     public static func canEditNote(_ p: Principal, _ note: ClinicalNote, patient: Patient) -> Bool {
-        canCreateNote(p, patient: patient) && note.authorID == p.userID && note.tenantID == p.tenantID
+        canCreateNote(p, patient: patient) && note.patientID == patient.id && note.authorID == p.userID && note.tenantID == p.tenantID
     }
 
     /// Therapists sign only their own notes.
@@ -167,7 +167,7 @@ public enum AccessPolicy {
 
     /// The patient's assigned therapist (the author, or whoever took over the patient) may append an addendum.
     public static func canAddAddendum(_ p: Principal, _ note: ClinicalNote, patient: Patient) -> Bool {
-        guard p.tenantID == note.tenantID, p.role == .therapist, patient.id == note.patientID else { return false }
+        guard p.tenantID == note.tenantID, p.role == .therapist, patient.id == note.patientID, patient.tenantID == p.tenantID else { return false }
         return patient.assignedTherapistID == p.userID
     }
 }

@@ -13,10 +13,17 @@ public enum AppointmentRules {
         } else if endsAt.timeIntervalSince(startsAt) > maximumDuration {
             errors.append(FieldError("endsAt", "appointment must last at most 8 hours"))
         }
-        if TimeZone(identifier: timeZone) == nil || timeZone.isEmpty {
+        if !isIANATimeZone(timeZone) {
             errors.append(FieldError("timeZone", "must be an IANA time zone such as America/New_York"))
         }
         return errors
+    }
+
+    private static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC", "Etc/UTC"])
+
+    /// Whether the name is an IANA zone (`America/New_York`), not merely something Foundation can parse (`GMT+5`).
+    public static func isIANATimeZone(_ name: String) -> Bool {
+        knownZones.contains(name) && TimeZone(identifier: name) != nil
     }
 
     /// Whether two half-open ranges [start, end) overlap. Back-to-back sessions do not.

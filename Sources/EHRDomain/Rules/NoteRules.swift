@@ -45,7 +45,8 @@ public enum NoteRules {
             "type:" + note.type.rawValue,
         ]
         for key in note.sections.keys.sorted() {
-            fields.append("section:" + key + "=" + (note.sections[key] ?? ""))
+            fields.append("section:" + key)
+            fields.append("text:" + (note.sections[key] ?? ""))
         }
         fields.append("signedBy:" + signedBy.uuidString.lowercased())
         fields.append("signedAt:" + String(Int64((signedAt.timeIntervalSince1970 * 1000).rounded())))
