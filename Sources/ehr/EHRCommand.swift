@@ -9,7 +9,7 @@ struct EHRCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ehr",
         abstract: "MentalSpace EHR: multi-tenant health record service for mental-health practices.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, TenantCommand.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, TenantCommand.self, DevCommand.self],
         defaultSubcommand: Serve.self)
 }
 

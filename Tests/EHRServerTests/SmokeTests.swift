@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @Suite struct SmokeTests {
@@ -12,6 +13,16 @@ import Testing
             let spec = try await world.call(.get, "/openapi.yaml")
             #expect(spec.status == .ok)
             #expect(spec.text.hasPrefix("openapi: 3.1"))
+        }
+    }
+}
+
+@Suite struct CIRequirementsTests {
+    /// CI must run the PostgreSQL half of the suite; a missing cluster is a failure there, not a skip.
+    @Test func postgresRunsInCI() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(TestBackend.all.contains { if case .postgres = $0 { true } else { false } },
+                    "CI=true but EHR_TEST_POSTGRES_URL is not set: the PostgreSQL suite would be skipped")
         }
     }
 }

@@ -47,13 +47,16 @@ extension SQLStore: AppointmentRepository {
         case .portalUser(let tenantID, let userID):
             query += "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
         }
-        if let from = filter.from { query += " AND a.ends_at > \(bind: from)" }
+        // No appointment lasts longer than the maximum, so "ends after T" also bounds the start: the
+        // index on (tenant, therapist, starts_at) can then skip the past instead of filtering it.
+        let longest = AppointmentRules.maximumDuration
+        if let from = filter.from { query += " AND a.ends_at > \(bind: from) AND a.starts_at > \(bind: from.addingTimeInterval(-longest))" }
         if let to = filter.to { query += " AND a.starts_at < \(bind: to)" }
         if let therapist = filter.therapistID { query += " AND a.therapist_id = \(bind: therapist)" }
         if let patient = filter.patientID { query += " AND a.patient_id = \(bind: patient)" }
         if let status = filter.status { query += " AND a.status = \(bind: status.rawValue)" }
         if let now = filter.upcomingAfter {
-            query += " AND a.ends_at > \(bind: now) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
+            query += " AND a.ends_at > \(bind: now) AND a.starts_at > \(bind: now.addingTimeInterval(-longest)) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
         }
         if let cursor = page.after {
             query += " AND (a.starts_at > \(bind: cursor.key) OR (a.starts_at = \(bind: cursor.key) AND a.id > \(bind: cursor.id)))"
