@@ -15,8 +15,8 @@ public enum DomainError: Error, Sendable, Equatable {
     case unauthenticated(String)
     /// Too many failed attempts; retry after the given number of seconds.
     case rateLimited(retryAfter: Int)
-    /// The caller is authenticated but the operation is not available to their role at all
-    /// (for collection endpoints such as creating users, where no record id could leak).
+    /// The caller may see the record (or collection) but may not perform this operation on it.
+    /// Answered exactly like ``notFound`` over HTTP; kept apart so the domain says what it means.
     case forbidden
 
     /// Shorthand for a single invalid field.

@@ -49,7 +49,9 @@ struct ProblemError: Error, Sendable {
             self.init(status: .tooManyRequests, kind: "rate-limited", title: "Too many failed sign-in attempts",
                       detail: "Try again in \(seconds) seconds.", retryAfter: seconds)
         case .forbidden:
-            self.init(status: .forbidden, kind: "forbidden", title: "Forbidden", detail: "Your role may not perform this operation.")
+            // Deliberately the same answer as a missing record: the API never confirms that something
+            // exists to a caller who may not act on it (no 403 anywhere).
+            self.init(status: .notFound, kind: "not-found", title: "Not found", detail: "No such record.")
         }
     }
 
