@@ -1,0 +1,29 @@
+@testable import EHRServer
+import Foundation
+import Testing
+
+@Suite("RFC 3339 dates on the wire")
+struct DateTranscoderTests {
+    let transcoder = FlexibleDateTranscoder()
+
+    @Test func encodesUTCWithMilliseconds() throws {
+        #expect(try transcoder.encode(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(try transcoder.encode(Date(timeIntervalSince1970: 1_795_964_400.123)) == "2026-11-29T15:00:00.123Z")
+        #expect(try transcoder.encode(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+    }
+
+    @Test(arguments: ["2026-11-29T15:00:00Z", "2026-11-29T15:00:00.000Z", "2026-11-29T10:00:00-05:00", "2026-11-29T10:00:00.000-05:00"])
+    func acceptsWithAndWithoutFractionsAndOffsets(_ text: String) throws {
+        #expect(try transcoder.decode(text) == Date(timeIntervalSince1970: 1_795_964_400))
+    }
+
+    @Test(arguments: ["yesterday", "2026-11-29", "2026-13-01T00:00:00Z", ""])
+    func refusesAnythingElse(_ text: String) {
+        #expect(throws: (any Error).self) { try transcoder.decode(text) }
+    }
+
+    @Test func roundTripsMillisecondPrecision() throws {
+        let date = Date(timeIntervalSince1970: 1_700_000_000.987)
+        #expect(try transcoder.decode(try transcoder.encode(date)).timeIntervalSince1970 == 1_700_000_000.987)
+    }
+}
