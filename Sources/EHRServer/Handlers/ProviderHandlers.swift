@@ -83,7 +83,7 @@ extension APIHandler {
         _ v: inout Validator, licenseNumber: String?, licenseState: String?, credentials: String?, specialties: [String]?, required: Bool = true
     ) -> (licenseNumber: String?, licenseState: String?, credentials: String?, specialties: [String]?) {
         let number = v.text(licenseNumber, "licenseNumber", max: 50, required: required)
-        var state = v.text(licenseState, "licenseState", max: 2, required: required)?.uppercased()
+        var state = v.text(licenseState, "licenseState", max: 50, required: required)?.uppercased()
         if let value = state, value.count != 2 || !value.allSatisfy({ $0.isLetter && $0.isASCII }) {
             v.add("licenseState", "must be a two-letter state code")
             state = nil

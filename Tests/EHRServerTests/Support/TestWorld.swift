@@ -145,13 +145,25 @@ func withWorld(
     var logger = Logger(label: "ehr.test")
     logger.logLevel = .error
     let services = try await AppServices.make(configuration: configuration, logger: logger)
-    try await services.database.migrate()
-    let hash = try await TestDatabases.demoPasswordHash(services)
-    try await services.demoSeed.seed(slug: "demo", name: "Demo Practice", passwordHash: hash)
-    try await services.demoSeed.seed(slug: "other", name: "Other Practice", passwordHash: hash)
+    do {
+        try await services.database.migrate()
+        let hash = try await TestDatabases.demoPasswordHash(services)
+        try await services.demoSeed.seed(slug: "demo", name: "Demo Practice", passwordHash: hash)
+        try await services.demoSeed.seed(slug: "other", name: "Other Practice", passwordHash: hash)
+    } catch {
+        // The app (which closes the pools on shutdown) never started: close them here.
+        await services.database.shutdown()
+        await database.cleanup()
+        throw error
+    }
     let app = try buildApplication(services: services)
-    try await app.test(.live) { client in
-        try await body(TestWorld(services: services, client: client))
+    do {
+        try await app.test(.live) { client in
+            try await body(TestWorld(services: services, client: client))
+        }
+    } catch {
+        await database.cleanup()
+        throw error
     }
     await database.cleanup()
 }
