@@ -26,7 +26,7 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     let handler = APIHandler(services: services)
     try handler.registerHandlers(
         on: router,
-        configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
+        configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
     return router
 }
 

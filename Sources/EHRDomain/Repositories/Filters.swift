@@ -13,7 +13,9 @@ public struct PatientFilter: Sendable, Equatable {
 
 /// Optional filters of the appointment list.
 public struct AppointmentFilter: Sendable, Equatable {
+    /// Appointments starting at or after this instant.
     public var from: Date?
+    /// Appointments starting before this instant.
     public var to: Date?
     public var therapistID: UUID?
     public var patientID: UUID?

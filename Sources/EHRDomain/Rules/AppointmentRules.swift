@@ -19,11 +19,11 @@ public enum AppointmentRules {
         return errors
     }
 
-    private static let knownZones = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC", "Etc/UTC"])
-
-    /// Whether the name is an IANA zone (`America/New_York`), not merely something Foundation can parse (`GMT+5`).
+    /// Whether the name is an IANA zone (`America/New_York`, `UTC`), not merely something Foundation can
+    /// parse (`GMT+5`, `EST`): IANA names other than UTC are `Area/Location`.
     public static func isIANATimeZone(_ name: String) -> Bool {
-        knownZones.contains(name) && TimeZone(identifier: name) != nil
+        guard name == "UTC" || (name.contains("/") && !name.hasPrefix("/") && !name.hasSuffix("/")) else { return false }
+        return TimeZone(identifier: name) != nil
     }
 
     /// Whether two half-open ranges [start, end) overlap. Back-to-back sessions do not.

@@ -25,6 +25,8 @@ public enum NoteRules {
                 errors.append(FieldError("sections.\(key)", "is not a section of a \(type.rawValue) note (allowed: \(sectionKeys(for: type).joined(separator: ", ")))"))
             } else if let value = sections[key], value.count > maximumSectionLength {
                 errors.append(FieldError("sections.\(key)", "must be at most \(maximumSectionLength) characters"))
+            } else if let value = sections[key], TextRules.hasControlCharacters(value) {
+                errors.append(FieldError("sections.\(key)", "must not contain control characters"))
             }
         }
         if errors.isEmpty, sections.values.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {

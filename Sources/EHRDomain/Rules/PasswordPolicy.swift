@@ -8,6 +8,9 @@ public enum PasswordPolicy {
         if password.count < minimumLength {
             return [FieldError(field, "must be at least \(minimumLength) characters")]
         }
+        if TextRules.hasControlCharacters(password) {
+            return [FieldError(field, "must not contain control characters")]
+        }
         if password.utf8.count > maximumLength {
             return [FieldError(field, "must be at most \(maximumLength) bytes")]
         }

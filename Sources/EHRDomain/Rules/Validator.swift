@@ -23,6 +23,7 @@ public struct Validator: Sendable {
             return nil
         }
         if trimmed.count > max { add(field, "must be at most \(max) characters") }
+        if TextRules.hasControlCharacters(trimmed) { add(field, "must not contain control characters") }
         return trimmed
     }
 
@@ -38,6 +39,17 @@ public struct Validator: Sendable {
     /// Throws ``DomainError/validation(_:)`` if any field failed.
     public func check() throws(DomainError) {
         if !errors.isEmpty { throw .validation(errors) }
+    }
+}
+
+/// Rules for free text.
+public enum TextRules {
+    /// True when the text holds a control character other than tab, line feed or carriage return
+    /// (NUL in particular, which PostgreSQL cannot store in text).
+    public static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { scalar in
+            (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || scalar.value == 0x7F
+        }
     }
 }
 

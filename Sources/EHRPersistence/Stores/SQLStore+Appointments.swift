@@ -47,10 +47,10 @@ extension SQLStore: AppointmentRepository {
         case .portalUser(let tenantID, let userID):
             query += "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
         }
-        // No appointment lasts longer than the maximum, so "ends after T" also bounds the start: the
+        // No appointment lasts longer than the maximum, so "ends after now" also bounds the start: the
         // index on (tenant, therapist, starts_at) can then skip the past instead of filtering it.
         let longest = AppointmentRules.maximumDuration
-        if let from = filter.from { query += " AND a.ends_at > \(bind: from) AND a.starts_at > \(bind: from.addingTimeInterval(-longest))" }
+        if let from = filter.from { query += " AND a.starts_at >= \(bind: from)" }
         if let to = filter.to { query += " AND a.starts_at < \(bind: to)" }
         if let therapist = filter.therapistID { query += " AND a.therapist_id = \(bind: therapist)" }
         if let patient = filter.patientID { query += " AND a.patient_id = \(bind: patient)" }

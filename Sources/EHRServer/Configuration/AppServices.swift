@@ -11,6 +11,7 @@ public struct AppServices: Sendable {
     let tokens: TokenService
     let hasher: PasswordHasher
     let auth: AuthService
+    let cursors: CursorCodec
     public let logger: Logger
 
     /// Opens the database and loads (or, in development, creates) the signing key. Does not migrate.
@@ -26,7 +27,9 @@ public struct AppServices: Sendable {
             decoyHash: try await PasswordHasher.decoyHash(cost: configuration.bcryptCost),
             refreshTokenLifetime: configuration.jwt.refreshTokenLifetime,
             failureLimit: configuration.loginFailureLimit, failureWindow: configuration.loginFailureWindow)
-        return AppServices(configuration: configuration, database: database, store: store, tokens: tokens, hasher: hasher, auth: auth, logger: logger)
+        let cursors = CursorCodec(secret: Data(key.pemRepresentation.utf8))
+        return AppServices(configuration: configuration, database: database, store: store, tokens: tokens, hasher: hasher, auth: auth,
+                           cursors: cursors, logger: logger)
     }
 
     /// Seeds demo data.

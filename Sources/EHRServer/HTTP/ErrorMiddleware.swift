@@ -16,7 +16,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let problem = Self.problem(for: error, logger: context.logger)
-            return problem.response(instance: RequestScope.current?.requestID)
+            return problem.response(instance: request.uri.path)
         }
     }
 

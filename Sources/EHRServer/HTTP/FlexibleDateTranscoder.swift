@@ -1,3 +1,4 @@
+import EHRDomain
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,10 @@ struct FlexibleDateTranscoder: DateTranscoder {
     }
 
     func decode(_ string: String) throws -> Date {
+        // Foundation rolls impossible days over (February 30th becomes March 2nd); refuse them instead.
+        guard string.count >= 10, CalendarDate(iso: String(string.prefix(10))) != nil else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "Expected an RFC 3339 date-time with a real calendar day"))
+        }
         if let date = try? Date(string, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
             return date
         }

@@ -82,7 +82,7 @@ struct ProblemError: Error, Sendable {
             errors: errors.isEmpty ? nil : errors.map { .init(field: $0.field, message: $0.message) },
             conflictingAppointmentId: conflictingAppointmentID?.uuidString.lowercased())
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

@@ -27,11 +27,30 @@ struct RequestScopeMiddleware: RouterMiddleware {
                 scope.authenticationError = .unauthenticated("the Authorization header must be: Bearer <access token>")
             }
         }
+        // Everything but the public operations needs a caller: answer 401 before any input is parsed,
+        // so an anonymous request learns nothing from validation messages.
+        if scope.principal == nil, !Self.isPublic(request) {
+            let error = scope.authenticationError ?? .unauthenticated("authentication required: send Authorization: Bearer <access token>")
+            var response = ProblemError(error).response(instance: request.uri.path)
+            response.headers[.requestID] = requestID
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
         response.headers[.requestID] = requestID
         return response
+    }
+
+    /// Operations that need no access token (see `security: []` in openapi.yaml).
+    static let publicPaths: Set<String> = [
+        "/health", "/ready", "/.well-known/jwks.json", "/openapi.yaml",
+        "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/accept-invite",
+    ]
+
+    static func isPublic(_ request: Request) -> Bool {
+        publicPaths.contains(request.uri.path) || !request.uri.path.hasPrefix("/api/")
     }
 
     /// Accepts a caller's request id only when it is short and plain; otherwise makes one.

@@ -34,7 +34,7 @@ extension APIHandler {
     }
 
     /// Limit and cursor of a list request; out-of-range values are 400 naming the parameter.
-    func pageRequest(limit: Int?, cursor: String?) throws -> PageRequest {
+    func pageRequest(limit: Int?, cursor: String?, list: CursorCodec.List) throws -> PageRequest {
         var errors: [FieldError] = []
         let limit = limit ?? PageRequest.defaultLimit
         if !(1...PageRequest.maximumLimit).contains(limit) {
@@ -42,11 +42,18 @@ extension APIHandler {
         }
         var after: PageCursor?
         if let cursor {
-            after = PageCursor(token: cursor)
+            after = services.cursors.decode(cursor, list: list)
             if after == nil { errors.append(FieldError("cursor", "is not a cursor returned by this list")) }
         }
         if !errors.isEmpty { throw ProblemError.badRequest("Invalid query parameters.", errors: errors) }
         return PageRequest(limit: limit, after: after)
+    }
+}
+
+extension APIHandler {
+    /// The wire form of the next page's cursor, or nil on the last page.
+    func nextCursor<Item>(_ page: Page<Item>, list: CursorCodec.List) -> String? {
+        page.next.map { services.cursors.encode($0, list: list) }
     }
 }
 

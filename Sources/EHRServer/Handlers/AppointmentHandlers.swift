@@ -8,7 +8,7 @@ extension APIHandler {
     func listAppointments(_ input: Operations.ListAppointments.Input) async throws -> Operations.ListAppointments.Output {
         let principal = try RequestScope.principal()
         let q = input.query
-        let page = try pageRequest(limit: q.limit, cursor: q.cursor)
+        let page = try pageRequest(limit: q.limit, cursor: q.cursor, list: .appointments)
         if let from = q.from, let to = q.to, to < from { throw ProblemError.badParameter("to", "must not be before from") }
         let filter = AppointmentFilter(
             from: q.from, to: q.to,
@@ -17,7 +17,7 @@ extension APIHandler {
             status: q.status.flatMap { AppointmentStatus(rawValue: $0.rawValue) },
             upcomingAfter: q.upcoming == true ? Date() : nil)
         let result = try await store.list(scope: AccessPolicy.appointmentScope(principal), filter: filter, page: page)
-        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Appointment.init), nextCursor: result.next?.token))))
+        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Appointment.init), nextCursor: nextCursor(result, list: .appointments)))))
     }
 
     func createAppointment(_ input: Operations.CreateAppointment.Input) async throws -> Operations.CreateAppointment.Output {
@@ -88,15 +88,13 @@ extension APIHandler {
         var reason: String?
         if case .json(let body) = input.body { reason = v.text(body.reason, "reason", max: 2000, required: false) }
         try v.check()
-        if appointment.status != .cancelled {
-            guard AppointmentWorkflow.canTransition(from: appointment.status, to: .cancelled) else {
-                throw DomainError.conflict("a \(appointment.status.rawValue) appointment cannot be cancelled")
-            }
-            appointment.status = .cancelled
-            appointment.cancellationReason = reason
-            appointment.updatedAt = now
-            try await store.update(appointment)
+        guard appointment.status != .cancelled, AppointmentWorkflow.canTransition(from: appointment.status, to: .cancelled) else {
+            throw DomainError.conflict("a \(appointment.status.rawValue) appointment cannot be cancelled")
         }
+        appointment.status = .cancelled
+        appointment.cancellationReason = reason
+        appointment.updatedAt = now
+        try await store.update(appointment)
         return .ok(.init(body: .json(.init(appointment))))
     }
 
@@ -107,7 +105,11 @@ extension APIHandler {
         guard AppointmentWorkflow.canStartTelevisit(appointment.status) else {
             throw DomainError.conflict("a \(appointment.status.rawValue) appointment cannot start a televisit")
         }
-        if appointment.status != .inProgress {
+        guard appointment.kind == .televisit else {
+            throw DomainError.conflict("this appointment is in person; change its kind to televisit first")
+        }
+        // The therapist starting the session puts it in progress; a client joining changes nothing.
+        if principal.role == .therapist, appointment.status != .inProgress {
             appointment.status = .inProgress
             appointment.updatedAt = now
             try await store.update(appointment)

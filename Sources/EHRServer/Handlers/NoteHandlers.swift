@@ -7,7 +7,7 @@ extension APIHandler {
     func listNotes(_ input: Operations.ListNotes.Input) async throws -> Operations.ListNotes.Output {
         let principal = try RequestScope.principal()
         let q = input.query
-        let page = try pageRequest(limit: q.limit, cursor: q.cursor)
+        let page = try pageRequest(limit: q.limit, cursor: q.cursor, list: .notes)
         let filter = NoteFilter(
             patientID: try queryID(q.patientId, field: "patientId"),
             status: q.status.flatMap { NoteStatus(rawValue: $0.rawValue) },
@@ -15,7 +15,7 @@ extension APIHandler {
         let scope = AccessPolicy.noteScope(principal)
         let visibility: NoteVisibility = if case .tenantMetadata = scope { .metadataOnly } else { .full }
         let result = try await store.list(scope: scope, filter: filter, page: page)
-        return .ok(.init(body: .json(.init(items: result.items.map { .init($0, visibility: visibility) }, nextCursor: result.next?.token))))
+        return .ok(.init(body: .json(.init(items: result.items.map { .init($0, visibility: visibility) }, nextCursor: nextCursor(result, list: .notes)))))
     }
 
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {

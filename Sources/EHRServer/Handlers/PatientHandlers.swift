@@ -6,12 +6,12 @@ import OpenAPIRuntime
 extension APIHandler {
     func listPatients(_ input: Operations.ListPatients.Input) async throws -> Operations.ListPatients.Output {
         let principal = try RequestScope.principal()
-        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor)
+        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .patients)
         let filter = PatientFilter(
             status: input.query.status.flatMap { PatientStatus(rawValue: $0.rawValue) },
             assignedTherapistID: try queryID(input.query.assignedTherapistId, field: "assignedTherapistId"))
         let result = try await store.list(scope: AccessPolicy.patientScope(principal), filter: filter, page: page)
-        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Patient.init), nextCursor: result.next?.token))))
+        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Patient.init), nextCursor: nextCursor(result, list: .patients)))))
     }
 
     func createPatient(_ input: Operations.CreatePatient.Input) async throws -> Operations.CreatePatient.Output {

@@ -6,9 +6,9 @@ import OpenAPIRuntime
 extension APIHandler {
     func listProviders(_ input: Operations.ListProviders.Input) async throws -> Operations.ListProviders.Output {
         let principal = try RequestScope.principal()
-        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor)
+        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .providers)
         let result = try await store.list(scope: AccessPolicy.providerScope(principal), page: page)
-        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Provider.init), nextCursor: result.next?.token))))
+        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Provider.init), nextCursor: nextCursor(result, list: .providers)))))
     }
 
     func createProvider(_ input: Operations.CreateProvider.Input) async throws -> Operations.CreateProvider.Output {

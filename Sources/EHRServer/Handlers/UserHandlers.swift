@@ -7,10 +7,10 @@ extension APIHandler {
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output {
         let principal = try RequestScope.principal()
         guard AccessPolicy.canManageUsers(principal) else { throw DomainError.forbidden }
-        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor)
+        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .users)
         let role = input.query.role.flatMap { Role(rawValue: $0.rawValue) }
         let result = try await store.list(tenantID: principal.tenantID, role: role, page: page)
-        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.User.init), nextCursor: result.next?.token))))
+        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.User.init), nextCursor: nextCursor(result, list: .users)))))
     }
 
     func createUser(_ input: Operations.CreateUser.Input) async throws -> Operations.CreateUser.Output {

@@ -1,0 +1,44 @@
+import Crypto
+import EHRDomain
+import Foundation
+
+/// Opaque, tamper-evident list cursors. A cursor names the list it came from and carries a MAC, so a
+/// cursor edited by hand or taken from another list is refused (400) instead of silently re-positioning.
+struct CursorCodec: Sendable {
+    enum List: UInt8, Sendable {
+        case users = 1, providers, patients, appointments, notes
+    }
+
+    private let key: SymmetricKey
+
+    /// - Parameter secret: server key material; the cursor key is derived from it with HKDF.
+    init(secret: Data) {
+        key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), info: Data("mentalspace-ehr list cursor v1".utf8), outputByteCount: 32)
+    }
+
+    func encode(_ cursor: PageCursor, list: List) -> String {
+        var payload = Data([list.rawValue])
+        var millis = Int64((cursor.key.timeIntervalSince1970 * 1000).rounded()).bigEndian
+        withUnsafeBytes(of: &millis) { payload.append(contentsOf: $0) }
+        withUnsafeBytes(of: cursor.id.uuid) { payload.append(contentsOf: $0) }
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        payload.append(contentsOf: mac.prefix(12))
+        return payload.base64URLEncoded()
+    }
+
+    /// Nil for anything not made by ``encode(_:list:)`` for the same list with the same key.
+    func decode(_ token: String, list: List) -> PageCursor? {
+        guard token.count <= 64, let data = Data(base64URLEncoded: token), data.count == 1 + 8 + 16 + 12 else { return nil }
+        let bytes = [UInt8](data)
+        let payload = Data(bytes[0..<25])
+        let expected = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        // Constant-time comparison of the truncated tag.
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected.prefix(12), bytes[25...]) { difference |= a ^ b }
+        guard difference == 0, bytes[0] == list.rawValue else { return nil }
+        let millis = bytes[1..<9].reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+        let u = Array(bytes[9..<25])
+        let id = UUID(uuid: (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]))
+        return PageCursor(key: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
+    }
+}
