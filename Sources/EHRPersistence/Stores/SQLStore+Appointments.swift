@@ -17,6 +17,23 @@ struct AppointmentRow: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case patientId = "patient_id"
+        case therapistId = "therapist_id"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
+        case timeZone = "time_zone"
+        case status
+        case kind
+        case reason
+        case cancellationReason = "cancellation_reason"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
     func appointment() throws -> Appointment {
         guard let status = AppointmentStatus(rawValue: status) else { throw StorageError.corrupt("appointments.status") }
         guard let kind = AppointmentKind(rawValue: kind) else { throw StorageError.corrupt("appointments.kind") }

@@ -14,6 +14,20 @@ struct RefreshTokenRow: Codable, Sendable {
     var rotatedAt: Date?
     var revokedAt: Date?
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case userId = "user_id"
+        case familyId = "family_id"
+        case tokenHash = "token_hash"
+        case role
+        case issuedAt = "issued_at"
+        case expiresAt = "expires_at"
+        case rotatedAt = "rotated_at"
+        case revokedAt = "revoked_at"
+    }
+
     func record() throws -> RefreshTokenRecord {
         guard let role = Role(rawValue: role) else { throw StorageError.corrupt("refresh_tokens.role") }
         return RefreshTokenRecord(id: id, tenantID: tenantId, userID: userId, familyID: familyId, tokenHash: tokenHash, role: role,
@@ -28,6 +42,16 @@ struct InvitationRow: Codable, Sendable {
     var tokenHash: String
     var expiresAt: Date
     var usedAt: Date?
+
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case userId = "user_id"
+        case tokenHash = "token_hash"
+        case expiresAt = "expires_at"
+        case usedAt = "used_at"
+    }
 
     var record: InvitationRecord {
         InvitationRecord(id: id, tenantID: tenantId, userID: userId, tokenHash: tokenHash, expiresAt: expiresAt, usedAt: usedAt)

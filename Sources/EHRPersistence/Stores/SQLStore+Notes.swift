@@ -19,6 +19,25 @@ struct NoteRow: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case patientId = "patient_id"
+        case authorId = "author_id"
+        case appointmentId = "appointment_id"
+        case type
+        case sections
+        case status
+        case signedAt = "signed_at"
+        case signedBy = "signed_by"
+        case contentHash = "content_hash"
+        case voidedAt = "voided_at"
+        case voidReason = "void_reason"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
     func note(addenda: [NoteAddendum]) throws -> ClinicalNote {
         guard let type = NoteType(rawValue: type) else { throw StorageError.corrupt("clinical_notes.type") }
         guard let status = NoteStatus(rawValue: status) else { throw StorageError.corrupt("clinical_notes.status") }
@@ -38,6 +57,17 @@ struct AddendumRow: Codable, Sendable {
     var text: String
     var signedAt: Date
     var contentHash: String
+
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case noteId = "note_id"
+        case authorId = "author_id"
+        case text
+        case signedAt = "signed_at"
+        case contentHash = "content_hash"
+    }
 
     var addendum: NoteAddendum {
         NoteAddendum(id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: text, signedAt: signedAt, contentHash: contentHash)

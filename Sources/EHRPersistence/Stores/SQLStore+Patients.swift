@@ -20,6 +20,26 @@ struct PatientRow: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case assignedTherapistId = "assigned_therapist_id"
+        case userId = "user_id"
+        case firstName = "first_name"
+        case lastName = "last_name"
+        case dateOfBirth = "date_of_birth"
+        case email
+        case phone
+        case address
+        case emergencyContact = "emergency_contact"
+        case status
+        case dischargedAt = "discharged_at"
+        case dischargeReason = "discharge_reason"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
     func patient() throws -> Patient {
         guard let status = PatientStatus(rawValue: status) else { throw StorageError.corrupt("patients.status") }
         guard let dob = CalendarDate(iso: dateOfBirth) else { throw StorageError.corrupt("patients.date_of_birth") }

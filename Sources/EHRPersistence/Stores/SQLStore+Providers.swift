@@ -18,6 +18,24 @@ struct ProviderRow: Codable, Sendable {
     var specialties: String
     var profileUpdatedAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case email
+        case displayName = "display_name"
+        case role
+        case active
+        case passwordHash = "password_hash"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case licenseNumber = "license_number"
+        case licenseState = "license_state"
+        case credentials
+        case specialties
+        case profileUpdatedAt = "profile_updated_at"
+    }
+
     func provider() throws -> Provider {
         let user = try UserRow(id: id, tenantId: tenantId, email: email, displayName: displayName, role: role, active: active,
                                passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt).user()

@@ -8,6 +8,14 @@ struct TenantRow: Codable, Sendable {
     var name: String
     var createdAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case slug
+        case name
+        case createdAt = "created_at"
+    }
+
     var tenant: Tenant { Tenant(id: id, slug: slug, name: name, createdAt: createdAt) }
 }
 

@@ -13,6 +13,19 @@ struct UserRow: Codable, Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case email
+        case displayName = "display_name"
+        case role
+        case active
+        case passwordHash = "password_hash"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
     func user() throws -> User {
         guard let role = Role(rawValue: role) else { throw StorageError.corrupt("users.role") }
         return User(id: id, tenantID: tenantId, email: email, displayName: displayName, role: role, active: active,

@@ -13,7 +13,7 @@ public struct SQLStore: Sendable {
 
     var sql: any SQLDatabase { database.sql }
 
-    static let decoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
+    static let decoder = SQLRowDecoder()
     static let json = JSONEncoder()
     static let jsonDecoder = JSONDecoder()
 
