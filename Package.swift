@@ -32,6 +32,11 @@ let package = Package(
             name: "EHRDomain",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Cryptographic building blocks (field encryption, key wrapping, blind indexes, audit chain MACs). No server or database imports.
+        .target(
+            name: "EHRSecurity",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Types generated from the single OpenAPI contract, shared by server and client.
         .target(
             name: "EHRAPI",
@@ -75,6 +80,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EHRDomainTests", dependencies: ["EHRDomain"]),
+        .testTarget(name: "EHRSecurityTests", dependencies: ["EHRSecurity"]),
         .testTarget(
             name: "EHRServerTests",
             dependencies: [
