@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+
+/// Why a chain failed verification.
+public enum AuditBreakReason: Sendable, Hashable {
+    /// A field differs from what the stored hash covers (edited field or sequence number).
+    case editedRecord
+    /// The hash matches the fields but the MAC is not the audit key's (hash recomputed or record forged without the key).
+    case badMAC
+    /// A sequence number is missing: records were deleted.
+    case missingRecord(expected: UInt64, found: UInt64)
+    /// A sequence number already seen appears again: an authentic record was inserted as a copy.
+    case insertedRecord(sequence: UInt64)
+    /// A genuine record appears before its turn (records swapped or moved).
+    case reordered(expected: UInt64, found: UInt64)
+    /// `prevHash` does not match the previous record's hash although both records are authentic.
+    case brokenLink
+    /// A record belongs to another tenant.
+    case wrongTenant(String)
+    /// Fewer records than the checkpoint counted: the tail was truncated.
+    case truncated(checkpointCount: UInt64, actualCount: UInt64)
+    /// The record at the checkpoint's count has a different hash than the checkpoint's head.
+    case checkpointMismatch
+    /// The checkpoint's signature is not the audit key's (forged or altered checkpoint).
+    case invalidCheckpoint
+}
+
+/// The first broken link found by ``AuditChain/verify(records:key:checkpoint:tenantID:)``.
+public struct AuditBreak: Sendable, Hashable, Error {
+    /// Index in the verified array where the break was detected (== count for truncation).
+    public let index: Int
+    /// Sequence number of the record at `index`, if any.
+    public let sequence: UInt64?
+    /// What is wrong.
+    public let reason: AuditBreakReason
+}
+
+/// Outcome of a chain verification.
+public struct AuditVerification: Sendable, Hashable {
+    /// Records checked and found sound before the break (all of them when intact).
+    public let verifiedCount: Int
+    /// Hash of the last sound record (``AuditChain/genesisHash`` when none).
+    public let headHash: Data
+    /// The first break, or nil when the chain is intact.
+    public let firstBreak: AuditBreak?
+    /// True when no break was found.
+    public var isIntact: Bool { firstBreak == nil }
+}
+
+/// Hash chain with HMAC over each link: the tamper-evidence core of the audit log.
+///
+/// `hash = SHA-256(canonical || prevHash)`, `mac = HMAC-SHA256(auditKey, hash)`. The audit key is
+/// kept out of the database, so someone who can write the table but lacks the key cannot produce a
+/// valid record; truncation of the tail is caught against an ``AuditCheckpoint`` kept elsewhere.
+public enum AuditChain {
+    /// `prevHash` of the first record: 32 zero bytes.
+    public static let genesisHash = Data(repeating: 0, count: 32)
+
+    /// MAC of a record hash under the audit key.
+    public static func mac(hash: Data, key: SymmetricKey) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: hash, using: key))
+    }
+
+    /// Returns `draft` with sequence = `previousSequence + 1`, `prevHash`, `hash` and `mac` filled in.
+    /// Use `previousSequence: 0, previousHash: genesisHash` for the first record.
+    public static func seal(
+        _ draft: AuditRecord, previousSequence: UInt64, previousHash: Data, key: SymmetricKey
+    ) -> AuditRecord {
+        var r = draft
+        r.sequence = previousSequence + 1
+        r.prevHash = previousHash
+        r.hash = r.computedHash()
+        r.mac = mac(hash: r.hash, key: key)
+        return r
+    }
+
+    /// Seals `draft` after `previous` (nil: first record of the chain).
+    public static func seal(_ draft: AuditRecord, after previous: AuditRecord?, key: SymmetricKey) -> AuditRecord {
+        seal(draft, previousSequence: previous?.sequence ?? 0, previousHash: previous?.hash ?? genesisHash, key: key)
+    }
+
+    /// Seals a batch of drafts in order after `previous` (a group-commit flush).
+    public static func sealBatch(_ drafts: [AuditRecord], after previous: AuditRecord?, key: SymmetricKey) -> [AuditRecord] {
+        var prev = previous
+        return drafts.map { d in
+            let r = seal(d, after: prev, key: key)
+            prev = r
+            return r
+        }
+    }
+
+    /// Walks one tenant's full chain in the given order (read it `ORDER BY sequence` or insertion order),
+    /// expecting sequences 1, 2, 3, …, and reports the first broken link.
+    ///
+    /// Each record is checked for: same tenant, hash over its fields (edits), MAC (forgeries), sequence
+    /// (deletion, insertion, reordering) and link to the previous hash. With a `checkpoint` (whose signature
+    /// is checked first) the chain must hold at least `checkpoint.count` records and record `count` must
+    /// have the checkpoint's head hash (truncation, rewriting behind the checkpoint).
+    /// Without a checkpoint, truncating the tail cannot be detected.
+    ///
+    /// Every record must belong to `tenantID` when given, else to the checkpoint's tenant, else to the first record's.
+    public static func verify(
+        records: [AuditRecord], key: SymmetricKey, checkpoint: AuditCheckpoint? = nil, tenantID: String? = nil
+    ) -> AuditVerification {
+        let tenant = tenantID ?? checkpoint?.tenantID ?? records.first?.tenantID
+        if let checkpoint, !checkpoint.isValid(key: key) {
+            return AuditVerification(verifiedCount: 0, headHash: genesisHash,
+                                     firstBreak: AuditBreak(index: 0, sequence: nil, reason: .invalidCheckpoint))
+        }
+        var prevHash = genesisHash
+        var expected: UInt64 = 1
+        for (i, r) in records.enumerated() {
+            func broken(_ reason: AuditBreakReason) -> AuditVerification {
+                AuditVerification(verifiedCount: i, headHash: prevHash,
+                                  firstBreak: AuditBreak(index: i, sequence: r.sequence, reason: reason))
+            }
+            if r.tenantID != tenant { return broken(.wrongTenant(r.tenantID)) }
+            if !constantTimeEquals(r.computedHash(), r.hash) { return broken(.editedRecord) }
+            if !constantTimeEquals(mac(hash: r.hash, key: key), r.mac) { return broken(.badMAC) }
+            if r.sequence > expected {
+                // The expected record appearing later means reordering; otherwise it was deleted.
+                if records[(i + 1)...].contains(where: { $0.sequence == expected }) {
+                    return broken(.reordered(expected: expected, found: r.sequence))
+                }
+                return broken(.missingRecord(expected: expected, found: r.sequence))
+            }
+            if r.sequence < expected {
+                // Every lower sequence number was already seen in order: this is a second copy.
+                return broken(.insertedRecord(sequence: r.sequence))
+            }
+            if !constantTimeEquals(r.prevHash, prevHash) { return broken(.brokenLink) }
+            if let checkpoint, r.sequence == checkpoint.count, !constantTimeEquals(r.hash, checkpoint.headHash) {
+                return broken(.checkpointMismatch)
+            }
+            prevHash = r.hash
+            expected += 1
+        }
+        let count = UInt64(records.count)
+        if let checkpoint {
+            if count < checkpoint.count {
+                return AuditVerification(
+                    verifiedCount: records.count, headHash: prevHash,
+                    firstBreak: AuditBreak(index: records.count, sequence: nil,
+                                           reason: .truncated(checkpointCount: checkpoint.count, actualCount: count)))
+            }
+            if checkpoint.count == 0, !constantTimeEquals(checkpoint.headHash, genesisHash) {
+                return AuditVerification(verifiedCount: records.count, headHash: prevHash,
+                                         firstBreak: AuditBreak(index: 0, sequence: nil, reason: .checkpointMismatch))
+            }
+        }
+        return AuditVerification(verifiedCount: records.count, headHash: prevHash, firstBreak: nil)
+    }
+}

@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+
+/// One audit event as stored, with its chain fields. Contains no PHI values: only identifiers,
+/// and for writes the names (never values) of changed fields.
+public struct AuditRecord: Sendable, Hashable, Codable {
+    /// Position in the tenant's chain, starting at 1, without gaps.
+    public var sequence: UInt64
+    /// Tenant the chain belongs to.
+    public var tenantID: String
+    /// Acting user id (or a service/system id).
+    public var actorID: String
+    /// Role of the actor at the time of the event.
+    public var actorRole: String
+    /// Action, e.g. `patient.read`.
+    public var action: String
+    /// Resource type, e.g. `patient`.
+    public var resourceType: String
+    /// Resource id, when there is one.
+    public var resourceID: String?
+    /// Patient concerned, when there is one.
+    public var patientID: String?
+    /// Outcome: `allowed`, `denied`, `not_found` or `error`.
+    public var outcome: String
+    /// Request correlation id.
+    public var requestID: String
+    /// Client IP address, when known.
+    public var clientIP: String?
+    /// Client user agent, when known.
+    public var userAgent: String?
+    /// UTC time in milliseconds since 1970.
+    public var timeMillis: Int64
+    /// Names of changed fields (writes only), never their values.
+    public var changedFields: [String]
+    /// Hash of the previous record (``AuditChain/genesisHash`` for the first).
+    public var prevHash: Data
+    /// `SHA-256(canonicalEncoding() || prevHash)`.
+    public var hash: Data
+    /// `HMAC-SHA256(auditKey, hash)`.
+    public var mac: Data
+
+    /// Creates a record; the chain fields are normally filled by ``AuditChain/seal(_:previousSequence:previousHash:key:)``.
+    public init(
+        sequence: UInt64 = 0, tenantID: String, actorID: String, actorRole: String, action: String,
+        resourceType: String, resourceID: String? = nil, patientID: String? = nil, outcome: String,
+        requestID: String, clientIP: String? = nil, userAgent: String? = nil, timeMillis: Int64,
+        changedFields: [String] = [], prevHash: Data = Data(), hash: Data = Data(), mac: Data = Data()
+    ) {
+        self.sequence = sequence
+        self.tenantID = tenantID
+        self.actorID = actorID
+        self.actorRole = actorRole
+        self.action = action
+        self.resourceType = resourceType
+        self.resourceID = resourceID
+        self.patientID = patientID
+        self.outcome = outcome
+        self.requestID = requestID
+        self.clientIP = clientIP
+        self.userAgent = userAgent
+        self.timeMillis = timeMillis
+        self.changedFields = changedFields
+        self.prevHash = prevHash
+        self.hash = hash
+        self.mac = mac
+    }
+
+    /// Injective, length-prefixed encoding of every event field (not the chain fields).
+    /// Optional fields carry a presence byte; `changedFields` a count, so no two distinct events encode alike.
+    public func canonicalEncoding() -> Data {
+        var w = CanonicalWriter(domain: "ehr-audit-v1")
+        w.u64(sequence)
+        w.string(tenantID)
+        w.string(actorID)
+        w.string(actorRole)
+        w.string(action)
+        w.string(resourceType)
+        w.optionalString(resourceID)
+        w.optionalString(patientID)
+        w.string(outcome)
+        w.string(requestID)
+        w.optionalString(clientIP)
+        w.optionalString(userAgent)
+        w.i64(timeMillis)
+        w.strings(changedFields)
+        return w.bytes
+    }
+
+    /// Hash this record should carry given its fields and ``prevHash``.
+    public func computedHash() -> Data {
+        var input = canonicalEncoding()
+        input.append(prevHash)
+        return Data(SHA256.hash(data: input))
+    }
+}

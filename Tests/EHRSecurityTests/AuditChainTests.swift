@@ -1,0 +1,106 @@
+import Crypto
+import EHRSecurity
+import Foundation
+import Testing
+
+@Suite("AuditChain")
+struct AuditChainTests {
+    let key = SymmetricKey(size: .bits256)
+
+    @Test func intactChainVerifies() {
+        let chain = Fixture.chain(count: 50, key: key)
+        #expect(chain.map(\.sequence) == Array(1...50))
+        #expect(chain[0].prevHash == AuditChain.genesisHash)
+        for i in 1..<chain.count { #expect(chain[i].prevHash == chain[i - 1].hash) }
+        let cp = AuditCheckpoint.make(tenantID: "t-acme", records: chain, timeMillis: 1, key: key)
+        for checkpoint in [nil, cp] {
+            let v = AuditChain.verify(records: chain, key: key, checkpoint: checkpoint)
+            #expect(v.isIntact)
+            #expect(v.verifiedCount == 50)
+            #expect(v.headHash == chain.last!.hash)
+        }
+        // An older checkpoint still verifies against a longer chain.
+        let older = AuditCheckpoint.make(tenantID: "t-acme", records: Array(chain.prefix(20)), timeMillis: 1, key: key)
+        #expect(AuditChain.verify(records: chain, key: key, checkpoint: older).isIntact)
+        #expect(AuditChain.verify(records: [], key: key).isIntact)
+        let empty = AuditCheckpoint.make(tenantID: "t-acme", records: [], timeMillis: 1, key: key)
+        #expect(AuditChain.verify(records: [], key: key, checkpoint: empty).isIntact)
+    }
+
+    @Test func sealingInSeparateFlushesEqualsOneBatch() {
+        let drafts = (0..<10).map { Fixture.draft($0) }
+        let whole = AuditChain.sealBatch(drafts, after: nil, key: key)
+        let first = AuditChain.sealBatch(Array(drafts[..<4]), after: nil, key: key)
+        let rest = AuditChain.sealBatch(Array(drafts[4...]), after: first.last, key: key)
+        #expect(first + rest == whole)
+        let viaParts = AuditChain.seal(drafts[4], previousSequence: 4, previousHash: first[3].hash, key: key)
+        #expect(viaParts == whole[4])
+    }
+
+    @Test func wrongAuditKeyFails() {
+        let chain = Fixture.chain(count: 5, key: key)
+        let v = AuditChain.verify(records: chain, key: SymmetricKey(size: .bits256))
+        #expect(v.firstBreak?.reason == .badMAC)
+        #expect(v.firstBreak?.index == 0)
+    }
+
+    @Test func canonicalEncodingIsInjective() {
+        var a = Fixture.draft(1)
+        var b = a
+        a.actorID = "ab"; a.actorRole = "c"
+        b.actorID = "a"; b.actorRole = "bc"
+        #expect(a.canonicalEncoding() != b.canonicalEncoding())
+        var c = Fixture.draft(1), d = c
+        c.patientID = nil; d.patientID = ""
+        #expect(c.canonicalEncoding() != d.canonicalEncoding())
+        var e = Fixture.draft(1), f = e
+        e.changedFields = ["a,b"]; f.changedFields = ["a", "b"]
+        #expect(e.canonicalEncoding() != f.canonicalEncoding())
+        var g = Fixture.draft(1), h = g
+        g.resourceID = nil; g.patientID = "x"
+        h.resourceID = "x"; h.patientID = nil
+        #expect(g.canonicalEncoding() != h.canonicalEncoding())
+    }
+
+    @Test func checkpointEncodeDecode() throws {
+        let chain = Fixture.chain(count: 10, key: key)
+        let cp = AuditCheckpoint.make(tenantID: "tenant.with/odd+chars", records: chain, timeMillis: 1_764_000_000_123, key: key)
+        let text = cp.encoded()
+        #expect(text.hasPrefix("ehrcp1."))
+        let back = try AuditCheckpoint(encoded: text)
+        #expect(back == cp)
+        #expect(back.isValid(key: key))
+        #expect(!back.isValid(key: SymmetricKey(size: .bits256)))
+        for bad in ["", "ehrcp1.a.b.c.d.e", "ehrcp2" + text.dropFirst(6), text + ".x"] {
+            #expect(throws: AuditCheckpointError.malformed) { try AuditCheckpoint(encoded: bad) }
+        }
+    }
+
+    @Test func forgedCheckpointRejected() {
+        let chain = Fixture.chain(count: 10, key: key)
+        let cp = AuditCheckpoint.make(tenantID: "t-acme", records: chain, timeMillis: 5, key: key)
+        // Attacker lowers the count to hide a truncation but cannot re-sign.
+        let lowered = AuditCheckpoint(tenantID: cp.tenantID, count: 5, headHash: chain[4].hash,
+                                      timeMillis: cp.timeMillis, signature: cp.signature)
+        let v = AuditChain.verify(records: Array(chain.prefix(5)), key: key, checkpoint: lowered)
+        #expect(v.firstBreak?.reason == .invalidCheckpoint)
+    }
+
+    @Test func checkpointOfAnotherTenantFlagsRecords() {
+        let chain = Fixture.chain(count: 3, key: key)
+        let cp = AuditCheckpoint.make(tenantID: "t-other", count: 3, headHash: chain[2].hash, timeMillis: 1, key: key)
+        #expect(AuditChain.verify(records: chain, key: key, checkpoint: cp).firstBreak?.reason == .wrongTenant("t-acme"))
+        let pinned = AuditChain.verify(records: chain, key: key, tenantID: "t-other")
+        #expect(pinned.firstBreak?.reason == .wrongTenant("t-acme"))
+        #expect(pinned.firstBreak?.index == 0)
+        #expect(AuditChain.verify(records: chain, key: key, tenantID: "t-acme").isIntact)
+    }
+
+    /// Documented limitation: with no checkpoint at all, removing the newest records leaves a valid shorter chain.
+    @Test func truncationWithoutAnyCheckpointIsUndetectable() {
+        let chain = Fixture.chain(count: 20, key: key)
+        let v = AuditChain.verify(records: Array(chain.prefix(15)), key: key)
+        #expect(v.isIntact)
+        #expect(v.verifiedCount == 15)
+    }
+}
