@@ -79,6 +79,11 @@ extension SQLStore: AppointmentRepository {
             query += " AND (a.starts_at > \(bind: cursor.key) OR (a.starts_at = \(bind: cursor.key) AND a.id > \(bind: cursor.id)))"
         }
         query += " ORDER BY a.starts_at, a.id"
+        if let fast = try await PostgresFastRows.appointments(query + " LIMIT \(literal: page.limit + 1)", on: database) {
+            let items = try fast.prefix(page.limit).map { try $0.appointment() }
+            let next = fast.count > page.limit ? items.last.map { PageCursor(key: $0.startsAt, id: $0.id) } : nil
+            return Page(items: items, next: next)
+        }
         return try await Self.page(query, limit: page.limit, on: sql, map: { (row: AppointmentRow) in try row.appointment() }, key: { ($0.startsAt, $0.id) })
     }
 
