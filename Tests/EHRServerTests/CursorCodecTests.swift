@@ -1,0 +1,38 @@
+@testable import EHRServer
+import EHRDomain
+import Foundation
+import Testing
+
+@Suite("List cursors")
+struct CursorCodecTests {
+    let codec = CursorCodec(secret: Data("test key material".utf8))
+    let cursor = PageCursor(key: Date(timeIntervalSince1970: 1_700_000_000.123), id: UUID(uuidString: "3F2504E0-4F89-41D3-9A0C-0305E82C3301")!)
+
+    @Test func roundTripsOnTheSameList() {
+        let token = codec.encode(cursor, list: .appointments)
+        #expect(codec.decode(token, list: .appointments) == cursor)
+        #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+    }
+
+    @Test func refusesACursorFromAnotherList() {
+        #expect(codec.decode(codec.encode(cursor, list: .notes), list: .appointments) == nil)
+    }
+
+    @Test func refusesACursorMadeWithAnotherKey() {
+        let other = CursorCodec(secret: Data("another server".utf8))
+        #expect(codec.decode(other.encode(cursor, list: .patients), list: .patients) == nil)
+    }
+
+    @Test(arguments: 0..<37)
+    func refusesEveryOneByteTampering(_ index: Int) throws {
+        var bytes = [UInt8](try #require(Data(base64URLEncoded: codec.encode(cursor, list: .users))))
+        try #require(index < bytes.count)
+        bytes[index] ^= 0x40
+        #expect(codec.decode(Data(bytes).base64URLEncoded(), list: .users) == nil)
+    }
+
+    @Test(arguments: ["", "abc", "%%%", String(repeating: "A", count: 200), "MTcwMDAwMDAwMDEyMzo"])
+    func refusesGarbage(_ token: String) {
+        #expect(codec.decode(token, list: .providers) == nil)
+    }
+}
