@@ -24,6 +24,7 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: NullCursorMiddleware())
     let handler = APIHandler(services: services)
+    // Sorted keys are load-bearing: NullCursorMiddleware relies on `nextCursor` being the last key of a list.
     try handler.registerHandlers(
         on: router,
         configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
