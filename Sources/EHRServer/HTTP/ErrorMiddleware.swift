@@ -113,10 +113,7 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     private static func parameterMessage(_ error: ServerError) -> String {
-        if let runtime = error.underlyingError as? any CustomStringConvertible {
-            return runtime.description
-        }
-        return "The request could not be parsed."
+        String(describing: error.underlyingError)
     }
 
     /// Best effort: the generated code names the parameter in the cause description.

@@ -33,7 +33,7 @@ extension APIHandler {
         let reason = v.text(body.reason, "reason", max: 2000, required: false)
         try v.check()
         let patient = try await referencedPatient(patientID!, principal: principal)
-        let therapistID = try await referencedTherapist(&v, therapistUUID!, tenantID: principal.tenantID)
+        let therapistID = try await activeTherapist(&v, therapistUUID, field: "therapistId", tenantID: principal.tenantID)
         try v.check()
         guard let therapistID else { throw DomainError.validation(v.errors) }
         guard AccessPolicy.canCreateAppointment(principal, patient: patient, therapistID: therapistID) else { throw DomainError.forbidden }
@@ -155,9 +155,12 @@ extension APIHandler {
         return id
     }
 
-    private func referencedTherapist(_ v: inout Validator, _ id: UUID, tenantID: UUID) async throws -> UUID? {
+    /// An active therapist of this tenant named in `field`; otherwise a validation error naming the field
+    /// (the same message whether the id is unknown or belongs to another practice).
+    func activeTherapist(_ v: inout Validator, _ id: UUID?, field: String, tenantID: UUID) async throws -> UUID? {
+        guard let id else { return nil }
         guard let provider = try await store.find(id: id, tenantID: tenantID) as Provider?, provider.user.active else {
-            v.add("therapistId", "is not an active therapist of this practice")
+            v.add(field, "is not an active therapist of this practice")
             return nil
         }
         return provider.id

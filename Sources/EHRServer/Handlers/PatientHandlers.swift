@@ -26,7 +26,8 @@ extension APIHandler {
         let phone = validatePhone(&v, body.phone, field: "phone")
         let address = body.address.flatMap { validateAddress(&v, $0) }
         let contact = body.emergencyContact.flatMap { validateContact(&v, $0) }
-        let therapistID = try await assignableTherapist(&v, body.assignedTherapistId, tenantID: principal.tenantID)
+        let requestedTherapist = uuidField(&v, body.assignedTherapistId, "assignedTherapistId")
+        let therapistID = try await activeTherapist(&v, requestedTherapist, field: "assignedTherapistId", tenantID: principal.tenantID)
         try v.check()
 
         let now = self.now
@@ -64,7 +65,9 @@ extension APIHandler {
         if let value = body.address { patient.address = validateAddress(&v, value) }
         if let value = body.emergencyContact { patient.emergencyContact = validateContact(&v, value) }
         if let value = body.assignedTherapistId {
-            patient.assignedTherapistID = try await assignableTherapist(&v, value, tenantID: principal.tenantID) ?? patient.assignedTherapistID
+            let therapistID = uuidField(&v, value, "assignedTherapistId")
+            patient.assignedTherapistID = try await activeTherapist(&v, therapistID, field: "assignedTherapistId", tenantID: principal.tenantID)
+                ?? patient.assignedTherapistID
         }
         try v.check()
         patient.updatedAt = now
@@ -99,20 +102,6 @@ extension APIHandler {
             AccessPolicy.canViewPatient(principal, patient)
         else { throw DomainError.notFound }
         return patient
-    }
-
-    /// An active therapist of this tenant; otherwise a validation error naming the field
-    /// (the same message whether the id is unknown or belongs to another practice).
-    private func assignableTherapist(_ v: inout Validator, _ raw: String, tenantID: UUID) async throws -> UUID? {
-        guard let id = UUID(uuidString: raw) else {
-            v.add("assignedTherapistId", "must be a UUID")
-            return nil
-        }
-        guard let provider = try await store.find(id: id, tenantID: tenantID) as Provider?, provider.user.active else {
-            v.add("assignedTherapistId", "is not an active therapist of this practice")
-            return nil
-        }
-        return provider.id
     }
 
     private func validateDateOfBirth(_ v: inout Validator, _ raw: String) -> CalendarDate? {
