@@ -48,7 +48,9 @@ let package = Package(
         .target(
             name: "EHRPersistence",
             dependencies: [
-                "EHRDomain",
+                "EHRDomain", "EHRSecurity",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -61,7 +63,8 @@ let package = Package(
         .target(
             name: "EHRServer",
             dependencies: [
-                "EHRDomain", "EHRAPI", "EHRPersistence",
+                "EHRDomain", "EHRAPI", "EHRPersistence", "EHRSecurity",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),

@@ -32,6 +32,8 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var timeMillis: Int64
     /// Names of changed fields (writes only), never their values.
     public var changedFields: [String]
+    /// Extra non-PHI detail, e.g. the id of a break-glass grant.
+    public var detail: String?
     /// Hash of the previous record (``AuditChain/genesisHash`` for the first).
     public var prevHash: Data
     /// `SHA-256(canonicalEncoding() || prevHash)`.
@@ -44,7 +46,7 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         sequence: UInt64 = 0, tenantID: String, actorID: String, actorRole: String, action: String,
         resourceType: String, resourceID: String? = nil, patientID: String? = nil, outcome: String,
         requestID: String, clientIP: String? = nil, userAgent: String? = nil, timeMillis: Int64,
-        changedFields: [String] = [], prevHash: Data = Data(), hash: Data = Data(), mac: Data = Data()
+        changedFields: [String] = [], detail: String? = nil, prevHash: Data = Data(), hash: Data = Data(), mac: Data = Data()
     ) {
         self.sequence = sequence
         self.tenantID = tenantID
@@ -60,6 +62,7 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         self.userAgent = userAgent
         self.timeMillis = timeMillis
         self.changedFields = changedFields
+        self.detail = detail
         self.prevHash = prevHash
         self.hash = hash
         self.mac = mac
@@ -83,6 +86,7 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         w.optionalString(userAgent)
         w.i64(timeMillis)
         w.strings(changedFields)
+        w.optionalString(detail)
         return w.bytes
     }
 

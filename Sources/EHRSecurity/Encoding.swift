@@ -43,7 +43,7 @@ struct CanonicalWriter {
 
 extension Data {
     /// Lower-case hexadecimal form.
-    var hexString: String {
+    public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(count * 2)
@@ -55,7 +55,7 @@ extension Data {
     }
 
     /// Parses lower- or upper-case hexadecimal; nil when not valid hex.
-    init?(hexString: String) {
+    public init?(hexString: String) {
         let chars = Array(hexString.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out = Data(capacity: chars.count / 2)

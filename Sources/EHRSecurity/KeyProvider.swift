@@ -38,6 +38,14 @@ public enum KeyWrapContext {
         w.u32(keyVersion)
         return w.bytes
     }
+
+    /// Injective encoding of (tenant id, version) for a tenant's blind-index key: distinct from every data-key context.
+    public static func index(tenantID: String, version: UInt32) -> Data {
+        var w = CanonicalWriter(domain: "ehr-keywrap-index-v1")
+        w.string(tenantID)
+        w.u32(version)
+        return w.bytes
+    }
 }
 
 /// A ``KeyProvider`` holding a 256-bit master key in memory; wraps with AES-256-GCM.

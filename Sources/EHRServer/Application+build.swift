@@ -20,6 +20,7 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
 public func buildRouter(services: AppServices) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestScopeMiddleware(tokens: services.tokens))
+    router.add(middleware: AuditMiddleware(writer: services.auditWriter))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: NullCursorMiddleware())
@@ -34,6 +35,8 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
 /// Prepares the database for serving: migrations, then the demo practice when configured.
 public func prepareDatabase(services: AppServices) async throws {
     try await services.database.migrate()
+    // Practices created before field encryption get keys, and their rows are sealed, before anything is served.
+    try await services.keyMaintenance.encryptLegacyTenants()
     if services.configuration.seedDemoData {
         if try await services.demoSeed.seed() {
             services.logger.info("seeded the demo practice (slug 'demo'); see README for its accounts")

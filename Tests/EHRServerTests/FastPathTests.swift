@@ -24,7 +24,8 @@ struct FastPathTests {
                 let rows = try #require(fast)
                 let general = try await database.sql.raw(query).all(decoding: AppointmentRow.self, with: SQLStore.decoder)
                 #expect(rows.count == 2)
-                #expect(try rows.map { try $0.appointment() } == general.map { try $0.appointment() })
+                let keys = try await world.services.vault.keys(for: TestWorld.demo.tenantID)
+                #expect(try rows.map { try $0.appointment(keys) } == general.map { try $0.appointment(keys) })
             }
         }
     }

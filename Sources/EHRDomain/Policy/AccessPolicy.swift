@@ -146,6 +146,21 @@ public enum AccessPolicy {
         }
     }
 
+    /// The audit log, patients' access logs and chain verification are for the practice's admins.
+    public static func canReadAudit(_ p: Principal) -> Bool { p.role == .admin }
+
+    /// Break-glass: an admin, or a therapist of the practice who is not the patient's assigned therapist, may
+    /// be granted a signed (or voided) note's content for a limited time, with a stated reason that is audited.
+    /// Drafts stay private to their author; clients never break glass.
+    public static func canBreakGlass(_ p: Principal, _ note: ClinicalNote, patient: Patient) -> Bool {
+        guard p.tenantID == note.tenantID, patient.id == note.patientID, patient.tenantID == p.tenantID, note.status != .draft else { return false }
+        switch p.role {
+        case .admin: return true
+        case .therapist: return patient.assignedTherapistID != p.userID
+        case .client: return false
+        }
+    }
+
     /// Only the therapist assigned to the patient writes notes about them.
     public static func canCreateNote(_ p: Principal, patient: Patient) -> Bool {
         p.tenantID == patient.tenantID && p.role == .therapist && patient.assignedTherapistID == p.userID

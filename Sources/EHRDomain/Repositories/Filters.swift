@@ -4,10 +4,26 @@ import Foundation
 public struct PatientFilter: Sendable, Equatable {
     public var status: PatientStatus?
     public var assignedTherapistID: UUID?
+    /// Exact email (case and surrounding space ignored); searched through a blind index.
+    public var email: String?
+    /// Exact phone number (only the digits count); searched through a blind index.
+    public var phone: String?
+    /// Exact last name and date of birth together; searched through a blind index.
+    public var lastNameAndBirthDate: (lastName: String, dateOfBirth: CalendarDate)?
 
-    public init(status: PatientStatus? = nil, assignedTherapistID: UUID? = nil) {
+    public init(status: PatientStatus? = nil, assignedTherapistID: UUID? = nil, email: String? = nil, phone: String? = nil,
+                lastNameAndBirthDate: (lastName: String, dateOfBirth: CalendarDate)? = nil) {
         self.status = status
         self.assignedTherapistID = assignedTherapistID
+        self.email = email
+        self.phone = phone
+        self.lastNameAndBirthDate = lastNameAndBirthDate
+    }
+
+    public static func == (a: PatientFilter, b: PatientFilter) -> Bool {
+        a.status == b.status && a.assignedTherapistID == b.assignedTherapistID && a.email == b.email && a.phone == b.phone
+            && a.lastNameAndBirthDate?.lastName == b.lastNameAndBirthDate?.lastName
+            && a.lastNameAndBirthDate?.dateOfBirth == b.lastNameAndBirthDate?.dateOfBirth
     }
 }
 

@@ -66,6 +66,21 @@ public enum NoteRules {
         ]))
     }
 
+    /// Checks a signed note and its addenda against the hashes taken when they were signed.
+    /// - Returns: what does not match (`"note"` or `"addendum <id>"`), or nil when all match or the note is unsigned.
+    public static func integrityFailure(of note: ClinicalNote) -> String? {
+        guard let hash = note.contentHash, let signedBy = note.signedBy, let signedAt = note.signedAt else { return nil }
+        if contentHash(of: note, signedBy: signedBy, signedAt: signedAt) != hash { return "note" }
+        var previous = hash
+        for addendum in note.addenda {
+            let expected = addendumHash(noteHash: previous, addendumID: addendum.id, authorID: addendum.authorID, text: addendum.text,
+                                        signedAt: addendum.signedAt)
+            if expected != addendum.contentHash { return "addendum \(addendum.id.uuidString.lowercased())" }
+            previous = addendum.contentHash
+        }
+        return nil
+    }
+
     // Length prefixes make the encoding injective: no two field lists encode alike.
     private static func lengthPrefixed(_ fields: [String]) -> Data {
         var data = Data()

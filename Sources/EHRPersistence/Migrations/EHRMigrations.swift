@@ -9,6 +9,11 @@ public enum EHRMigrations {
         case .sqlite: list.append(SQLiteIntegrityTriggers())
         case .postgres: list.append(PostgresIntegrityConstraints())
         }
+        list.append(ComplianceSchema(dialect: dialect))
+        switch dialect {
+        case .sqlite: list.append(SQLiteComplianceTriggers())
+        case .postgres: list.append(PostgresComplianceRules())
+        }
         return list
     }
 }

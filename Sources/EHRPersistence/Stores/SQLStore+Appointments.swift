@@ -34,11 +34,12 @@ struct AppointmentRow: Codable, Sendable {
         case updatedAt = "updated_at"
     }
 
-    func appointment() throws -> Appointment {
+    func appointment(_ keys: TenantKeys) throws -> Appointment {
         guard let status = AppointmentStatus(rawValue: status) else { throw StorageError.corrupt("appointments.status") }
         guard let kind = AppointmentKind(rawValue: kind) else { throw StorageError.corrupt("appointments.kind") }
         return Appointment(id: id, tenantID: tenantId, patientID: patientId, therapistID: therapistId, startsAt: startsAt, endsAt: endsAt,
-                           timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellationReason,
+                           timeZone: timeZone, status: status, kind: kind, reason: try keys.open(reason, "appointments", "reason", row: id),
+                           cancellationReason: try keys.open(cancellationReason, "appointments", "cancellation_reason", row: id),
                            createdAt: createdAt, updatedAt: updatedAt)
     }
 }
@@ -47,21 +48,26 @@ extension SQLStore: AppointmentRepository {
     private static let columns = "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
 
     public func find(id: UUID, tenantID: UUID) async throws -> Appointment? {
-        try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.id = \(bind: id)")
-            .first(decoding: AppointmentRow.self, with: Self.decoder)?.appointment()
+        guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.id = \(bind: id)")
+            .first(decoding: AppointmentRow.self, with: Self.decoder) else { return nil }
+        return try await opening(tenantID) { try row.appointment($0) }
     }
 
     public func list(scope: AppointmentScope, filter: AppointmentFilter, page: PageRequest) async throws -> Page<Appointment> {
         var query: SQLQueryString = "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE "
+        let tenant: UUID
         switch scope {
         case .tenant(let tenantID):
+            tenant = tenantID
             query += "a.tenant_id = \(bind: tenantID)"
         case .therapist(let tenantID, let therapistID):
+            tenant = tenantID
             query += """
                 a.tenant_id = \(bind: tenantID) AND (a.therapist_id = \(bind: therapistID) OR a.patient_id IN
                     (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND assigned_therapist_id = \(bind: therapistID)))
                 """
         case .portalUser(let tenantID, let userID):
+            tenant = tenantID
             query += "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
         }
         // No appointment lasts longer than the maximum, so "ends after now" also bounds the start: the
@@ -80,34 +86,46 @@ extension SQLStore: AppointmentRepository {
         }
         query += " ORDER BY a.starts_at, a.id"
         if let fast = try await PostgresFastRows.appointments(query + " LIMIT \(literal: page.limit + 1)", on: database) {
-            let items = try fast.prefix(page.limit).map { try $0.appointment() }
+            let items = try await opening(tenant) { keys in try fast.prefix(page.limit).map { try $0.appointment(keys) } }
             let next = fast.count > page.limit ? items.last.map { PageCursor(key: $0.startsAt, id: $0.id) } : nil
             return Page(items: items, next: next)
         }
-        return try await Self.page(query, limit: page.limit, on: sql, map: { (row: AppointmentRow) in try row.appointment() }, key: { ($0.startsAt, $0.id) })
+        return try await self.page(query, limit: page.limit, tenantID: tenant, map: { (row: AppointmentRow, keys) in try row.appointment(keys) },
+                                   key: { ($0.startsAt, $0.id) })
     }
 
     public func create(_ a: Appointment) async throws {
+        let keys = try await vault.keys(for: a.tenantID)
+        let reason = try keys.seal(a.reason, "appointments", "reason", row: a.id)
+        let cancellation = try keys.seal(a.cancellationReason, "appointments", "cancellation_reason", row: a.id)
         try await writeGuardingOverlap(a) { db in
             try await db.raw("""
                 INSERT INTO appointments (id, tenant_id, patient_id, therapist_id, starts_at, ends_at, time_zone, status, kind, reason,
-                    cancellation_reason, created_at, updated_at)
+                    cancellation_reason, created_at, updated_at, key_version)
                 VALUES (\(bind: a.id), \(bind: a.tenantID), \(bind: a.patientID), \(bind: a.therapistID), \(bind: millisecondPrecision(a.startsAt)),
                     \(bind: millisecondPrecision(a.endsAt)), \(bind: a.timeZone), \(bind: a.status.rawValue), \(bind: a.kind.rawValue),
-                    \(bind: a.reason), \(bind: a.cancellationReason), \(bind: millisecondPrecision(a.createdAt)), \(bind: millisecondPrecision(a.updatedAt)))
+                    \(bind: reason), \(bind: cancellation), \(bind: millisecondPrecision(a.createdAt)), \(bind: millisecondPrecision(a.updatedAt)),
+                    \(bind: keys.currentVersion))
                 """).run()
         }
     }
 
     public func update(_ a: Appointment) async throws {
+        let keys = try await vault.keys(for: a.tenantID)
+        let reason = try keys.seal(a.reason, "appointments", "reason", row: a.id)
+        let cancellation = try keys.seal(a.cancellationReason, "appointments", "cancellation_reason", row: a.id)
         try await writeGuardingOverlap(a) { db in
-            try await db.raw("""
-                UPDATE appointments SET starts_at = \(bind: millisecondPrecision(a.startsAt)), ends_at = \(bind: millisecondPrecision(a.endsAt)),
-                    time_zone = \(bind: a.timeZone), status = \(bind: a.status.rawValue), kind = \(bind: a.kind.rawValue), reason = \(bind: a.reason),
-                    cancellation_reason = \(bind: a.cancellationReason), updated_at = \(bind: millisecondPrecision(a.updatedAt))
-                WHERE tenant_id = \(bind: a.tenantID) AND id = \(bind: a.id)
-                """).run()
+            try await Self.updateAppointment(a, reason: reason, cancellation: cancellation, keyVersion: keys.currentVersion, on: db)
         }
+    }
+
+    static func updateAppointment(_ a: Appointment, reason: String?, cancellation: String?, keyVersion: Int, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            UPDATE appointments SET starts_at = \(bind: millisecondPrecision(a.startsAt)), ends_at = \(bind: millisecondPrecision(a.endsAt)),
+                time_zone = \(bind: a.timeZone), status = \(bind: a.status.rawValue), kind = \(bind: a.kind.rawValue), reason = \(bind: reason),
+                cancellation_reason = \(bind: cancellation), updated_at = \(bind: millisecondPrecision(a.updatedAt)), key_version = \(bind: keyVersion)
+            WHERE tenant_id = \(bind: a.tenantID) AND id = \(bind: a.id)
+            """).run()
     }
 
     /// Checks for a conflicting booking first (to name it in the answer), then writes. The database
@@ -118,7 +136,7 @@ extension SQLStore: AppointmentRepository {
             throw DomainError.appointmentOverlap(conflictingID: conflict)
         }
         do {
-            try await write(sql)
+            try await self.write(write)
         } catch where Self.isOverlapViolation(error) {
             throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
         }

@@ -38,14 +38,19 @@ struct NoteRow: Codable, Sendable {
         case updatedAt = "updated_at"
     }
 
-    func note(addenda: [NoteAddendum]) throws -> ClinicalNote {
+    /// The note with its sections opened. A signed note (with its addenda) must still match the hashes taken
+    /// at signing: a re-encrypted value swapped for an older one of the same row would open, but not match.
+    func note(addenda: [NoteAddendum], _ keys: TenantKeys) throws -> ClinicalNote {
         guard let type = NoteType(rawValue: type) else { throw StorageError.corrupt("clinical_notes.type") }
         guard let status = NoteStatus(rawValue: status) else { throw StorageError.corrupt("clinical_notes.status") }
-        let sections = try SQLStore.decodeJSON([String: String].self, sections) ?? [:]
-        return ClinicalNote(id: id, tenantID: tenantId, patientID: patientId, authorID: authorId, appointmentID: appointmentId,
-                            type: type, sections: sections, status: status, signedAt: signedAt, signedBy: signedBy,
-                            contentHash: contentHash, voidedAt: voidedAt, voidReason: voidReason, addenda: addenda,
-                            createdAt: createdAt, updatedAt: updatedAt)
+        let sections = try keys.open([String: String].self, sections, "clinical_notes", "sections", row: id) ?? [:]
+        let note = ClinicalNote(id: id, tenantID: tenantId, patientID: patientId, authorID: authorId, appointmentID: appointmentId,
+                                type: type, sections: sections, status: status, signedAt: signedAt, signedBy: signedBy,
+                                contentHash: contentHash, voidedAt: voidedAt,
+                                voidReason: try keys.open(voidReason, "clinical_notes", "void_reason", row: id), addenda: addenda,
+                                createdAt: createdAt, updatedAt: updatedAt)
+        if let failure = NoteRules.integrityFailure(of: note) { throw StorageError.integrityMismatch("clinical note \(failure)") }
+        return note
     }
 }
 
@@ -69,8 +74,9 @@ struct AddendumRow: Codable, Sendable {
         case contentHash = "content_hash"
     }
 
-    var addendum: NoteAddendum {
-        NoteAddendum(id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: text, signedAt: signedAt, contentHash: contentHash)
+    func addendum(_ keys: TenantKeys) throws -> NoteAddendum {
+        NoteAddendum(id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: try keys.open(text, "note_addenda", "text", row: id),
+                     signedAt: signedAt, contentHash: contentHash)
     }
 }
 
@@ -79,7 +85,10 @@ extension SQLStore: NoteRepository {
         guard let row = try await sql.raw("SELECT * FROM clinical_notes WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
             .first(decoding: NoteRow.self, with: Self.decoder)
         else { return nil }
-        return try row.note(addenda: try await addenda(of: [row.id], tenantID: tenantID)[row.id] ?? [])
+        let addenda = try await addendumRows(of: [row.id], tenantID: tenantID)
+        return try await opening(tenantID) { keys in
+            try row.note(addenda: try (addenda[row.id] ?? []).map { try $0.addendum(keys) }, keys)
+        }
     }
 
     public func list(scope: NoteScope, filter: NoteFilter, page: PageRequest) async throws -> Page<ClinicalNote> {
@@ -102,52 +111,62 @@ extension SQLStore: NoteRepository {
         query += after(page.after, column: "created_at", descending: true) + " ORDER BY created_at DESC, id DESC"
         let rows = try await sql.raw(query + " LIMIT \(literal: page.limit + 1)").all(decoding: NoteRow.self, with: Self.decoder)
         let visible = Array(rows.prefix(page.limit))
-        let addenda = try await addenda(of: visible.map(\.id), tenantID: tenantID)
-        let items = try visible.map { try $0.note(addenda: addenda[$0.id] ?? []) }
+        let addenda = try await addendumRows(of: visible.map(\.id), tenantID: tenantID)
+        let items = try await opening(tenantID) { keys in
+            try visible.map { row in try row.note(addenda: try (addenda[row.id] ?? []).map { try $0.addendum(keys) }, keys) }
+        }
         let next = rows.count > page.limit ? items.last.map { PageCursor(key: $0.createdAt, id: $0.id) } : nil
         return Page(items: items, next: next)
     }
 
     public func create(_ note: ClinicalNote) async throws {
-        let sections = try Self.encodeJSON(note.sections) ?? "{}"
-        try await sql.raw("""
+        let keys = try await vault.keys(for: note.tenantID)
+        let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
+        let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
+        try await write { db in try await db.raw("""
             INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
-                content_hash, voided_at, void_reason, created_at, updated_at)
+                content_hash, voided_at, void_reason, created_at, updated_at, key_version)
             VALUES (\(bind: note.id), \(bind: note.tenantID), \(bind: note.patientID), \(bind: note.authorID), \(bind: note.appointmentID),
                 \(bind: note.type.rawValue), \(bind: sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
-                \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: note.voidReason),
-                \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)))
-            """).run()
+                \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: voidReason),
+                \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)), \(bind: keys.currentVersion))
+            """).run() }
     }
 
     public func updateDraft(_ note: ClinicalNote) async throws {
         struct IDRow: Decodable { var id: UUID }
-        let sections = try Self.encodeJSON(note.sections) ?? "{}"
+        let keys = try await vault.keys(for: note.tenantID)
+        let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
+        let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
         // The status condition makes this a compare-and-set: two racing signers cannot both succeed.
-        let updated = try await sql.raw("""
-            UPDATE clinical_notes SET appointment_id = \(bind: note.appointmentID), type = \(bind: note.type.rawValue), sections = \(bind: sections),
-                status = \(bind: note.status.rawValue), signed_at = \(bind: note.signedAt.map(millisecondPrecision)), signed_by = \(bind: note.signedBy),
-                content_hash = \(bind: note.contentHash), voided_at = \(bind: note.voidedAt.map(millisecondPrecision)), void_reason = \(bind: note.voidReason),
-                updated_at = \(bind: millisecondPrecision(note.updatedAt))
-            WHERE tenant_id = \(bind: note.tenantID) AND id = \(bind: note.id) AND status = 'draft'
-            RETURNING id
-            """).all(decoding: IDRow.self)
-        if updated.isEmpty { throw DomainError.conflict("the note is no longer a draft and cannot change") }
+        try await write { db in
+            let updated = try await db.raw("""
+                UPDATE clinical_notes SET appointment_id = \(bind: note.appointmentID), type = \(bind: note.type.rawValue), sections = \(bind: sections),
+                    status = \(bind: note.status.rawValue), signed_at = \(bind: note.signedAt.map(millisecondPrecision)), signed_by = \(bind: note.signedBy),
+                    content_hash = \(bind: note.contentHash), voided_at = \(bind: note.voidedAt.map(millisecondPrecision)), void_reason = \(bind: voidReason),
+                    updated_at = \(bind: millisecondPrecision(note.updatedAt)), key_version = \(bind: keys.currentVersion)
+                WHERE tenant_id = \(bind: note.tenantID) AND id = \(bind: note.id) AND status = 'draft'
+                RETURNING id
+                """).all(decoding: IDRow.self)
+            if updated.isEmpty { throw DomainError.conflict("the note is no longer a draft and cannot change") }
+        }
     }
 
     public func addAddendum(_ addendum: NoteAddendum) async throws {
-        try await sql.raw("""
-            INSERT INTO note_addenda (id, tenant_id, note_id, author_id, text, signed_at, content_hash)
-            VALUES (\(bind: addendum.id), \(bind: addendum.tenantID), \(bind: addendum.noteID), \(bind: addendum.authorID), \(bind: addendum.text),
-                \(bind: millisecondPrecision(addendum.signedAt)), \(bind: addendum.contentHash))
-            """).run()
+        let keys = try await vault.keys(for: addendum.tenantID)
+        let text = try keys.seal(addendum.text, "note_addenda", "text", row: addendum.id)
+        try await write { db in try await db.raw("""
+            INSERT INTO note_addenda (id, tenant_id, note_id, author_id, text, signed_at, content_hash, key_version)
+            VALUES (\(bind: addendum.id), \(bind: addendum.tenantID), \(bind: addendum.noteID), \(bind: addendum.authorID), \(bind: text),
+                \(bind: millisecondPrecision(addendum.signedAt)), \(bind: addendum.contentHash), \(bind: keys.currentVersion))
+            """).run() }
     }
 
-    private func addenda(of noteIDs: [UUID], tenantID: UUID) async throws -> [UUID: [NoteAddendum]] {
+    private func addendumRows(of noteIDs: [UUID], tenantID: UUID) async throws -> [UUID: [AddendumRow]] {
         guard !noteIDs.isEmpty else { return [:] }
         let rows = try await sql.raw("""
             SELECT * FROM note_addenda WHERE tenant_id = \(bind: tenantID) AND note_id IN (\(binds: noteIDs)) ORDER BY signed_at, id
             """).all(decoding: AddendumRow.self, with: Self.decoder)
-        return Dictionary(grouping: rows.map(\.addendum), by: \.noteID)
+        return Dictionary(grouping: rows, by: \.noteId)
     }
 }

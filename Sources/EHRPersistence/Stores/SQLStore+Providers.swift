@@ -36,9 +36,9 @@ struct ProviderRow: Codable, Sendable {
         case profileUpdatedAt = "profile_updated_at"
     }
 
-    func provider() throws -> Provider {
+    func provider(_ keys: TenantKeys) throws -> Provider {
         let user = try UserRow(id: id, tenantId: tenantId, email: email, displayName: displayName, role: role, active: active,
-                               passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt).user()
+                               passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt).user(keys)
         let specialties = try SQLStore.decodeJSON([String].self, specialties) ?? []
         return Provider(user: user, licenseNumber: licenseNumber, licenseState: licenseState, credentials: credentials,
                         specialties: specialties, updatedAt: max(profileUpdatedAt, updatedAt))
@@ -53,16 +53,20 @@ extension SQLStore: ProviderRepository {
         """
 
     public func find(id: UUID, tenantID: UUID) async throws -> Provider? {
-        try await sql.raw(Self.select + " WHERE p.tenant_id = \(bind: tenantID) AND p.user_id = \(bind: id)")
-            .first(decoding: ProviderRow.self, with: Self.decoder)?.provider()
+        guard let row = try await sql.raw(Self.select + " WHERE p.tenant_id = \(bind: tenantID) AND p.user_id = \(bind: id)")
+            .first(decoding: ProviderRow.self, with: Self.decoder) else { return nil }
+        return try await opening(tenantID) { try row.provider($0) }
     }
 
     public func list(scope: ProviderScope, page: PageRequest) async throws -> Page<Provider> {
         var query = Self.select
+        let tenant: UUID
         switch scope {
         case .tenant(let tenantID):
+            tenant = tenantID
             query += " WHERE p.tenant_id = \(bind: tenantID)"
         case .assignedToPortalUser(let tenantID, let userID):
+            tenant = tenantID
             query += """
                  WHERE p.tenant_id = \(bind: tenantID) AND p.user_id IN
                     (SELECT assigned_therapist_id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))
@@ -72,13 +76,15 @@ extension SQLStore: ProviderRepository {
             query += " AND (u.created_at > \(bind: cursor.key) OR (u.created_at = \(bind: cursor.key) AND u.id > \(bind: cursor.id)))"
         }
         query += " ORDER BY u.created_at, u.id"
-        return try await Self.page(query, limit: page.limit, on: sql, map: { (row: ProviderRow) in try row.provider() }, key: { ($0.user.createdAt, $0.id) })
+        return try await self.page(query, limit: page.limit, tenantID: tenant, map: { (row: ProviderRow, keys) in try row.provider(keys) },
+                                   key: { ($0.user.createdAt, $0.id) })
     }
 
     public func create(_ provider: Provider, invitation: InvitationRecord?) async throws {
         let specialties = try Self.encodeJSON(provider.specialties) ?? "[]"
-        try await database.transaction { db in
-            try await Self.insertUser(provider.user, on: db)
+        let sealed = try SealedUser(provider.user, try await vault.keys(for: provider.tenantID))
+        try await write { db in
+            try await Self.insertUser(provider.user, sealed: sealed, on: db)
             try await db.raw("""
                 INSERT INTO providers (user_id, tenant_id, license_number, license_state, credentials, specialties, updated_at)
                 VALUES (\(bind: provider.id), \(bind: provider.tenantID), \(bind: provider.licenseNumber), \(bind: provider.licenseState),
@@ -91,9 +97,12 @@ extension SQLStore: ProviderRepository {
     public func update(_ provider: Provider) async throws {
         let specialties = try Self.encodeJSON(provider.specialties) ?? "[]"
         let now = millisecondPrecision(provider.updatedAt)
-        try await database.transaction { db in
+        let sealed = try SealedUser(provider.user, try await vault.keys(for: provider.tenantID))
+        try await write { db in
             try await db.raw("""
-                UPDATE users SET display_name = \(bind: provider.user.displayName), active = \(bind: provider.user.active), updated_at = \(bind: now)
+                UPDATE users SET display_name = \(bind: sealed.displayName), key_version = \(bind: sealed.keyVersion),
+                    email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
+                    active = \(bind: provider.user.active), updated_at = \(bind: now)
                 WHERE tenant_id = \(bind: provider.tenantID) AND id = \(bind: provider.id)
                 """).run()
             try await db.raw("""

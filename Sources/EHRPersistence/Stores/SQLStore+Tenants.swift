@@ -28,12 +28,17 @@ extension SQLStore: TenantRepository {
         try await sql.raw("SELECT * FROM tenants WHERE id = \(bind: id)").first(decoding: TenantRow.self, with: Self.decoder)?.tenant
     }
 
+    /// Creates the practice together with its own data and blind-index keys.
     public func create(_ tenant: Tenant) async throws {
+        let vault = self.vault
         do {
-            try await sql.raw("""
-                INSERT INTO tenants (id, slug, name, created_at)
-                VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)))
-                """).run()
+            try await database.transaction { db in
+                try await db.raw("""
+                    INSERT INTO tenants (id, slug, name, created_at)
+                    VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)))
+                    """).run()
+                try await vault.createKeys(for: tenant.id, on: db)
+            }
         } catch where isUniqueViolation(error) {
             throw DomainError.conflict("a practice with slug '\(tenant.slug)' already exists")
         }

@@ -36,10 +36,12 @@ struct AuthService: Sendable {
 
         let accountKey = Secrets.hash("account:\(slug):\(email)")
         let addressKey = Secrets.hash("ip:\(clientIP)")
+        let tenant = try await tenants.find(slug: slug)
+        if let tenant { Self.audit(tenant.id, nil, nil) }
         try await enforceThrottle(keys: [accountKey, addressKey], now: now)
 
-        let tenant = try await tenants.find(slug: slug)
         let user = try await tenant.asyncFlatMap { try await users.find(email: email, tenantID: $0.id) }
+        if let user { Self.audit(user.tenantID, user.id, user.role) }
         let storedHash = user?.passwordHash ?? decoyHash
         let matches = try await hasher.verify(password, against: storedHash)
         guard matches, let user, user.active, user.passwordHash != nil else {
@@ -55,6 +57,7 @@ struct AuthService: Sendable {
     func refresh(token: String, now: Date = Date()) async throws -> IssuedTokens {
         let invalid = DomainError.unauthenticated("the refresh token is invalid, expired or revoked")
         guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { throw invalid }
+        Self.audit(record.tenantID, record.userID, record.role)
         if record.revokedAt != nil { throw invalid }
         if record.rotatedAt != nil {
             try await auth.revokeFamily(record.familyID, at: now)
@@ -71,14 +74,16 @@ struct AuthService: Sendable {
     /// Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to reveal).
     func logout(token: String, now: Date = Date()) async throws {
         guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { return }
+        Self.audit(record.tenantID, record.userID, record.role)
         try await auth.revokeFamily(record.familyID, at: now)
     }
 
     /// Sets the password of an invited account. Unknown, used and expired invitations are all 404.
     func acceptInvitation(token: String, password: String, now: Date = Date()) async throws -> User {
         let problems = PasswordPolicy.problems(password)
-        guard token.count <= 200, let invitation = try await auth.findInvitation(hash: Secrets.hash(token)),
-            invitation.usedAt == nil, invitation.expiresAt > now,
+        let invitation = token.count <= 200 ? try await auth.findInvitation(hash: Secrets.hash(token)) : nil
+        if let invitation { Self.audit(invitation.tenantID, invitation.userID, nil) }
+        guard let invitation, invitation.usedAt == nil, invitation.expiresAt > now,
             let user = try await users.find(id: invitation.userID, tenantID: invitation.tenantID), user.active
         else { throw DomainError.notFound }
         if !problems.isEmpty { throw DomainError.validation(problems) }
@@ -95,6 +100,12 @@ struct AuthService: Sendable {
         let record = InvitationRecord(tenantID: user.tenantID, userID: user.id, tokenHash: Secrets.hash(token),
                                       expiresAt: now.addingTimeInterval(InvitationRecord.lifetime))
         return (token, record)
+    }
+
+    /// Names the practice and account a sign-in operation concerns, for its audit event (which can only be
+    /// recorded once the practice is known).
+    private static func audit(_ tenantID: UUID, _ userID: UUID?, _ role: Role?) {
+        RequestScope.current?.audit?.identify(tenantID: tenantID, actorID: userID, role: role?.rawValue)
     }
 
     private func enforceThrottle(keys: [String], now: Date) async throws {

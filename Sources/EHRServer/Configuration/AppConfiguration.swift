@@ -24,6 +24,14 @@ public struct AppConfiguration: Sendable {
     /// Requests per window allowed before sign-in is throttled.
     public var loginFailureLimit: Int
     public var loginFailureWindow: TimeInterval
+    /// Base64 of the 256-bit master key that wraps every tenant's data keys (`EHR_MASTER_KEY[_FILE]`).
+    public var masterKey: String
+    /// Base64 of the 256-bit audit key that seals the audit chain (`EHR_AUDIT_KEY[_FILE]`). Never stored in the database.
+    public var auditKey: String
+    /// How long unwrapped tenant keys are cached (a rotation by another process is seen within this time).
+    public var keyCacheLifetime: TimeInterval
+    /// False only with `EHR_BENCH_DISABLE_AUDIT=1`, to measure the audit writer's cost; refused in production.
+    public var auditEnabled: Bool
 
     public struct JWTSettings: Sendable {
         /// PEM of the ES256 (P-256) private key; nil means "generate or load from the data folder" (development only).
@@ -67,6 +75,16 @@ public struct AppConfiguration: Sendable {
         guard (1...900).contains(accessLifetime) else { throw ConfigurationError.invalid("EHR_ACCESS_TOKEN_TTL", "must be 1 to 900 seconds") }
         let cost = try int("EHR_BCRYPT_COST", 12)
         guard (12...16).contains(cost) else { throw ConfigurationError.invalid("EHR_BCRYPT_COST", "must be 12 to 16") }
+        let masterKey = try SecretKeyFiles.load(variable: "EHR_MASTER_KEY", fileName: "master.key", env: env,
+                                                environment: environment, dataDirectory: dataDirectory)
+        let auditKey = try SecretKeyFiles.load(variable: "EHR_AUDIT_KEY", fileName: "audit.key", env: env,
+                                               environment: environment, dataDirectory: dataDirectory)
+        let auditEnabled = env["EHR_BENCH_DISABLE_AUDIT"] != "1"
+        if !auditEnabled, environment == .production {
+            throw ConfigurationError.invalid("EHR_BENCH_DISABLE_AUDIT", "is a benchmark switch and is refused in production")
+        }
+        let keyCache = try int("EHR_KEY_CACHE_SECONDS", 10)
+        guard (0...300).contains(keyCache) else { throw ConfigurationError.invalid("EHR_KEY_CACHE_SECONDS", "must be 0 to 300") }
         let level = env["EHR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
         return AppConfiguration(
@@ -86,7 +104,11 @@ public struct AppConfiguration: Sendable {
             televisitBaseURL: env["EHR_TELEVISIT_BASE_URL"] ?? "https://televisit.mentalspace.invalid",
             logLevel: level,
             loginFailureLimit: 5,
-            loginFailureWindow: 15 * 60)
+            loginFailureWindow: 15 * 60,
+            masterKey: masterKey,
+            auditKey: auditKey,
+            keyCacheLifetime: TimeInterval(keyCache),
+            auditEnabled: auditEnabled)
     }
 }
 

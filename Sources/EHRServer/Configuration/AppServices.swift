@@ -1,4 +1,6 @@
+import Crypto
 import EHRDomain
+import EHRSecurity
 import EHRPersistence
 import Foundation
 import Logging
@@ -8,6 +10,12 @@ public struct AppServices: Sendable {
     public let configuration: AppConfiguration
     public let database: EHRDatabase
     public let store: SQLStore
+    /// Tenants' keys (wrapped by the master key in `tenant_keys`).
+    public let vault: KeyVault
+    /// The audit chain (appends, lists, verifies); always available, also when the writer is benchmarked off.
+    public let auditLog: AuditLog
+    /// Group commit of read events; nil only when `EHR_BENCH_DISABLE_AUDIT=1`.
+    public let auditWriter: AuditWriter?
     let tokens: TokenService
     let hasher: PasswordHasher
     let auth: AuthService
@@ -21,16 +29,29 @@ public struct AppServices: Sendable {
         let tokens = await TokenService(privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,
                                         accessTokenLifetime: configuration.jwt.accessTokenLifetime)
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
-        let store = SQLStore(database: database)
+        let provider: LocalKeyProvider
+        do { provider = try LocalKeyProvider(base64: configuration.masterKey) } catch {
+            throw ConfigurationError.invalid("EHR_MASTER_KEY", "must be 32 bytes in base64")
+        }
+        guard let auditKeyBytes = Data(base64Encoded: configuration.auditKey), auditKeyBytes.count == 32 else {
+            throw ConfigurationError.invalid("EHR_AUDIT_KEY", "must be 32 bytes in base64")
+        }
+        let vault = KeyVault(database: database, provider: provider, cacheLifetime: configuration.keyCacheLifetime)
+        let auditLog = AuditLog(dialect: database.dialect, key: SymmetricKey(data: auditKeyBytes))
+        let store = SQLStore(database: database, vault: vault, auditLog: configuration.auditEnabled ? auditLog : nil)
+        let writer = configuration.auditEnabled ? AuditWriter(database: database, log: auditLog) : nil
         let auth = AuthService(
             tenants: store, users: store, auth: store, tokens: tokens, hasher: hasher,
             decoyHash: try await PasswordHasher.decoyHash(cost: configuration.bcryptCost),
             refreshTokenLifetime: configuration.jwt.refreshTokenLifetime,
             failureLimit: configuration.loginFailureLimit, failureWindow: configuration.loginFailureWindow)
         let cursors = CursorCodec(secret: Data(key.pemRepresentation.utf8))
-        return AppServices(configuration: configuration, database: database, store: store, tokens: tokens, hasher: hasher, auth: auth,
-                           cursors: cursors, logger: logger)
+        return AppServices(configuration: configuration, database: database, store: store, vault: vault, auditLog: auditLog,
+                           auditWriter: writer, tokens: tokens, hasher: hasher, auth: auth, cursors: cursors, logger: logger)
     }
+
+    /// Re-encryption jobs (rotation, upgrade of rows written before encryption).
+    public var keyMaintenance: KeyMaintenance { KeyMaintenance(database: database, vault: vault) }
 
     /// Seeds demo data.
     public var demoSeed: DemoSeed { DemoSeed(store: store, hasher: hasher) }

@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRPersistence
 import Foundation
 import Hummingbird
 import NIOCore
@@ -25,7 +26,10 @@ struct ErrorMiddleware: RouterMiddleware {
         case let problem as ProblemError:
             return problem
         case let domain as DomainError:
+            if domain == .forbidden { RequestScope.current?.audit?.markDenied() }
             return ProblemError(domain)
+        case let storage as StorageError:
+            return problem(for: storage, logger: logger)
         case let server as ServerError:
             return problem(for: server, logger: logger)
         case let decoding as DecodingError:
@@ -50,7 +54,8 @@ struct ErrorMiddleware: RouterMiddleware {
     /// Generated handlers wrap every error. Without an operation input the request itself could not be
     /// parsed (bad JSON, type, enum value, parameter): that is the client's mistake.
     private static func problem(for error: ServerError, logger: Logger) -> ProblemError {
-        if let domain = error.underlyingError as? DomainError { return ProblemError(domain) }
+        if let domain = error.underlyingError as? DomainError { return Self.problem(for: domain, logger: logger) }
+        if let storage = error.underlyingError as? StorageError { return Self.problem(for: storage, logger: logger) }
         if let problem = error.underlyingError as? ProblemError { return problem }
         if error.operationInput == nil {
             let queryErrors = QueryDiagnosis.badFields(in: error.request)
@@ -66,6 +71,24 @@ struct ErrorMiddleware: RouterMiddleware {
         }
         logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"])
         return .internalError
+    }
+
+    /// Stored data that cannot be shown (moved or altered ciphertext, a signed note that no longer matches its
+    /// hash, destroyed keys) is answered with a problem naming no value; the log gets the column only.
+    private static func problem(for error: StorageError, logger: Logger) -> ProblemError {
+        switch error {
+        case .undecryptable(let column, _):
+            logger.error("stored value failed decryption", metadata: ["column": "\(column)"])
+            return .recordUnreadable
+        case .integrityMismatch:
+            logger.error("signed record failed its integrity check")
+            return .recordUnreadable
+        case .keysDestroyed:
+            return .practiceShredded
+        case .corrupt(let column):
+            logger.error("corrupt stored value", metadata: ["column": "\(column)"])
+            return .internalError
+        }
     }
 
     private static func decodingError(in error: any Error) -> DecodingError? {

@@ -29,6 +29,21 @@ struct ProblemError: Error, Sendable {
         status: .internalServerError, kind: "internal", title: "Internal error",
         detail: "The request could not be completed. It has been logged with its request id.")
 
+    /// A stored record that fails decryption or its signed-content check: never shown, never a 500.
+    static let recordUnreadable = ProblemError(
+        status: .conflict, kind: "record-unreadable", title: "Record cannot be shown",
+        detail: "This record failed its integrity check (its encrypted data does not belong here or was altered). The incident has been logged; contact the practice administrator.")
+
+    /// The practice's keys were destroyed on purpose (crypto-shredding): its records are gone for good.
+    static let practiceShredded = ProblemError(
+        status: .gone, kind: "practice-shredded", title: "Practice data destroyed",
+        detail: "This practice's encryption keys were destroyed; its records can no longer be read.")
+
+    /// The audit event of the request could not be written, so the answer is withheld.
+    static let auditUnavailable = ProblemError(
+        status: .serviceUnavailable, kind: "audit-unavailable", title: "Service unavailable",
+        detail: "The request could not be recorded in the audit log, so it was not answered. Try again shortly.", retryAfter: 5)
+
     /// The one mapping from domain failures to HTTP.
     init(_ error: DomainError) {
         switch error {

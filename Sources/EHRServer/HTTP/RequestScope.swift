@@ -11,6 +11,8 @@ struct RequestScope: Sendable {
     var principal: Principal?
     /// Set when it carried an Authorization header that did not verify.
     var authenticationError: DomainError?
+    /// The audit event being built for this request (nil for unaudited paths).
+    var audit: AuditNote?
 
     @TaskLocal static var current: RequestScope?
 

@@ -42,6 +42,8 @@ extension APIHandler {
                                       startsAt: millisecondPrecision(body.startsAt), endsAt: millisecondPrecision(body.endsAt),
                                       timeZone: body.timeZone, kind: AppointmentKind(rawValue: body.kind.rawValue)!, reason: reason,
                                       createdAt: now, updatedAt: now)
+        audit?.resource(appointment.id)
+        audit?.changed(["patientId", "therapistId", "startsAt", "endsAt", "timeZone", "kind"] + (reason == nil ? [] : ["reason"]))
         try await store.create(appointment)
         return .created(.init(body: .json(.init(appointment))))
     }
@@ -76,6 +78,8 @@ extension APIHandler {
         }
         try v.check()
         appointment.updatedAt = now
+        audit?.changed(presentFields(["startsAt": body.startsAt, "endsAt": body.endsAt, "timeZone": body.timeZone, "kind": body.kind,
+                                      "reason": body.reason, "status": body.status]))
         try await store.update(appointment)
         return .ok(.init(body: .json(.init(appointment))))
     }
@@ -93,6 +97,7 @@ extension APIHandler {
         }
         appointment.status = .cancelled
         appointment.cancellationReason = reason
+        audit?.changed(["status"] + (reason == nil ? [] : ["cancellationReason"]))
         appointment.updatedAt = now
         try await store.update(appointment)
         return .ok(.init(body: .json(.init(appointment))))
@@ -101,7 +106,7 @@ extension APIHandler {
     func startTelevisit(_ input: Operations.StartTelevisit.Input) async throws -> Operations.StartTelevisit.Output {
         let principal = try RequestScope.principal()
         var (appointment, patient) = try await visibleAppointment(input.path.id)
-        guard AccessPolicy.canStartTelevisit(principal, appointment, patient: patient) else { throw DomainError.notFound }
+        guard AccessPolicy.canStartTelevisit(principal, appointment, patient: patient) else { throw DomainError.forbidden }
         guard AppointmentWorkflow.canStartTelevisit(appointment.status) else {
             throw DomainError.conflict("a \(appointment.status.rawValue) appointment cannot start a televisit")
         }
@@ -110,6 +115,7 @@ extension APIHandler {
         }
         // The therapist starting the session puts it in progress; a client joining changes nothing.
         if principal.role == .therapist, appointment.status != .inProgress {
+            audit?.changed(["status"])
             appointment.status = .inProgress
             appointment.updatedAt = now
             try await store.update(appointment)
@@ -129,18 +135,19 @@ extension APIHandler {
         let principal = try RequestScope.principal()
         let id = try pathID(rawID)
         guard let appointment = try await store.find(id: id, tenantID: principal.tenantID) as Appointment?,
-            let patient = try await store.find(id: appointment.patientID, tenantID: principal.tenantID) as Patient?,
-            AccessPolicy.canViewAppointment(principal, appointment, patient: patient)
+            let patient = try await store.find(id: appointment.patientID, tenantID: principal.tenantID) as Patient?
         else { throw DomainError.notFound }
+        audit?.patient(patient.id)
+        guard AccessPolicy.canViewAppointment(principal, appointment, patient: patient) else { throw DomainError.forbidden }
         return (appointment, patient)
     }
 
     /// A patient named in a request body, as its parent record: unknown, foreign and invisible ids are all 404,
     /// exactly like reading it; a discharged patient takes no new work (422).
     func referencedPatient(_ id: UUID, principal: Principal) async throws -> Patient {
-        guard let patient = try await store.find(id: id, tenantID: principal.tenantID) as Patient?,
-            AccessPolicy.canViewPatient(principal, patient)
-        else { throw DomainError.notFound }
+        guard let patient = try await store.find(id: id, tenantID: principal.tenantID) as Patient? else { throw DomainError.notFound }
+        audit?.patient(patient.id)
+        guard AccessPolicy.canViewPatient(principal, patient) else { throw DomainError.forbidden }
         if patient.status == .discharged { throw DomainError.invalid("patientId", "the patient has been discharged") }
         return patient
     }

@@ -29,11 +29,13 @@ extension APIHandler {
         for problem in NoteRules.problems(type: type, sections: body.sections.additionalProperties) { v.add(problem.field, problem.message) }
         try v.check()
         let patient = try await referencedPatient(patientID!, principal: principal)
-        guard AccessPolicy.canCreateNote(principal, patient: patient) else { throw DomainError.notFound }
+        guard AccessPolicy.canCreateNote(principal, patient: patient) else { throw DomainError.forbidden }
         try await checkAppointment(appointmentID, belongsTo: patient)
         let now = self.now
         let note = ClinicalNote(tenantID: principal.tenantID, patientID: patient.id, authorID: principal.userID, appointmentID: appointmentID,
                                 type: type, sections: body.sections.additionalProperties, createdAt: now, updatedAt: now)
+        audit?.resource(note.id)
+        audit?.changed(["patientId", "type", "sections"] + (appointmentID == nil ? [] : ["appointmentId"]))
         try await store.create(note)
         return .created(.init(body: .json(.init(note, visibility: .full))))
     }
@@ -60,6 +62,7 @@ extension APIHandler {
             note.appointmentID = appointmentID
         }
         note.updatedAt = now
+        audit?.changed(presentFields(["type": body._type, "sections": body.sections, "appointmentId": body.appointmentId]))
         try await store.updateDraft(note)
         return .ok(.init(body: .json(.init(note, visibility: .full))))
     }
@@ -78,6 +81,7 @@ extension APIHandler {
         note.voidedAt = now
         note.voidReason = reason
         note.updatedAt = now
+        audit?.changed(["status", "voidedAt", "voidReason"])
         try await store.updateDraft(note)
         return .ok(.init(body: .json(.init(note, visibility: .full))))
     }
@@ -93,6 +97,7 @@ extension APIHandler {
         note.signedAt = now
         note.signedBy = principal.userID
         note.updatedAt = now
+        audit?.changed(["status", "signedAt", "signedBy", "contentHash"])
         try await store.updateDraft(note)
         return .ok(.init(body: .json(.init(note, visibility: .full))))
     }
@@ -115,6 +120,8 @@ extension APIHandler {
         let addendum = NoteAddendum(id: id, tenantID: note.tenantID, noteID: note.id, authorID: principal.userID, text: text!, signedAt: now,
                                     contentHash: NoteRules.addendumHash(noteHash: previous, addendumID: id, authorID: principal.userID,
                                                                         text: text!, signedAt: now))
+        audit?.changed(["addenda"])
+        audit?.detail("addendum \(id.uuidString.lowercased())")
         try await store.addAddendum(addendum)
         note.addenda.append(addendum)
         return .created(.init(body: .json(.init(note, visibility: .full))))
@@ -125,9 +132,18 @@ extension APIHandler {
         let principal = try RequestScope.principal()
         let id = try pathID(rawID)
         guard let note = try await store.find(id: id, tenantID: principal.tenantID) as ClinicalNote?,
-            let patient = try await store.find(id: note.patientID, tenantID: principal.tenantID) as Patient?,
-            let visibility = AccessPolicy.noteVisibility(principal, note, patient: patient)
+            let patient = try await store.find(id: note.patientID, tenantID: principal.tenantID) as Patient?
         else { throw DomainError.notFound }
+        audit?.patient(patient.id)
+        var visibility = AccessPolicy.noteVisibility(principal, note, patient: patient)
+        // Content the caller may not normally read opens only under an unexpired break-glass grant of their own.
+        if visibility != .full, AccessPolicy.canBreakGlass(principal, note, patient: patient),
+            let grant = try await store.activeGrant(userID: principal.userID, noteID: note.id, tenantID: principal.tenantID, at: Date())
+        {
+            visibility = .full
+            audit?.detail("break-glass grant \(grant.id.uuidString.lowercased())")
+        }
+        guard let visibility else { throw DomainError.forbidden }
         return (note, patient, visibility)
     }
 

@@ -7,9 +7,25 @@ extension APIHandler {
     func listPatients(_ input: Operations.ListPatients.Input) async throws -> Operations.ListPatients.Output {
         let principal = try RequestScope.principal()
         let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .patients)
+        let q = input.query
+        var errors: [FieldError] = []
+        if let email = q.email, email.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(FieldError("email", "must not be empty")) }
+        if let phone = q.phone, !phone.contains(where: \.isNumber) { errors.append(FieldError("phone", "must contain digits")) }
+        var nameAndBirth: (String, CalendarDate)?
+        switch (q.lastName, q.dateOfBirth) {
+        case (nil, nil): break
+        case (.some, nil): errors.append(FieldError("dateOfBirth", "is required with lastName"))
+        case (nil, .some): errors.append(FieldError("lastName", "is required with dateOfBirth"))
+        case (.some(let last), .some(let dob)):
+            if let date = CalendarDate(iso: dob) { nameAndBirth = (last, date) } else {
+                errors.append(FieldError("dateOfBirth", "must be a date in the form YYYY-MM-DD"))
+            }
+        }
+        if !errors.isEmpty { throw ProblemError.badRequest("Invalid query parameters.", errors: errors) }
         let filter = PatientFilter(
-            status: input.query.status.flatMap { PatientStatus(rawValue: $0.rawValue) },
-            assignedTherapistID: try queryID(input.query.assignedTherapistId, field: "assignedTherapistId"))
+            status: q.status.flatMap { PatientStatus(rawValue: $0.rawValue) },
+            assignedTherapistID: try queryID(q.assignedTherapistId, field: "assignedTherapistId"),
+            email: q.email, phone: q.phone, lastNameAndBirthDate: nameAndBirth)
         let result = try await store.list(scope: AccessPolicy.patientScope(principal), filter: filter, page: page)
         return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Patient.init), nextCursor: nextCursor(result, list: .patients)))))
     }
@@ -42,6 +58,12 @@ extension APIHandler {
             portalUser = user
             invitation = services.auth.makeInvitation(for: user, now: now)
         }
+        audit?.resource(patient.id)
+        audit?.patient(patient.id)
+        audit?.changed(presentFields(["firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
+                                      "email": body.email, "phone": body.phone, "address": body.address,
+                                      "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId,
+                                      "portalAccess": body.portalAccess]))
         try await store.create(patient, portalUser: portalUser, invitation: invitation?.record)
         return .created(.init(body: .json(.init(patient: .init(patient), invitationToken: invitation?.token,
                                                 invitationExpiresAt: invitation?.record.expiresAt))))
@@ -71,6 +93,9 @@ extension APIHandler {
         }
         try v.check()
         patient.updatedAt = now
+        audit?.changed(presentFields(["firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
+                                      "email": body.email, "phone": body.phone, "address": body.address,
+                                      "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId]))
         try await store.update(patient)
         return .ok(.init(body: .json(.init(patient))))
     }
@@ -89,6 +114,7 @@ extension APIHandler {
             patient.dischargedAt = now
             patient.dischargeReason = reason
             patient.updatedAt = now
+            audit?.changed(["status", "dischargedAt", "dischargeReason"])
             try await store.update(patient)
         }
         return .ok(.init(body: .json(.init(patient))))
@@ -98,9 +124,9 @@ extension APIHandler {
     func visiblePatient(_ rawID: String) async throws -> Patient {
         let principal = try RequestScope.principal()
         let id = try pathID(rawID)
-        guard let patient = try await store.find(id: id, tenantID: principal.tenantID) as Patient?,
-            AccessPolicy.canViewPatient(principal, patient)
-        else { throw DomainError.notFound }
+        guard let patient = try await store.find(id: id, tenantID: principal.tenantID) as Patient? else { throw DomainError.notFound }
+        audit?.patient(patient.id)
+        guard AccessPolicy.canViewPatient(principal, patient) else { throw DomainError.forbidden }
         return patient
     }
 

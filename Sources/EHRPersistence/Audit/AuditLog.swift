@@ -1,0 +1,128 @@
+import Crypto
+import EHRDomain
+import EHRSecurity
+import Foundation
+import SQLKit
+
+/// The tamper-evident audit log: appends events to their tenant's hash chain (sealed with the audit key,
+/// which is never stored in the database), lists them for admins, and verifies chains.
+public final class AuditLog: Sendable {
+    let dialect: SQLDialectKind
+    let key: SymmetricKey
+    /// Events per multi-row INSERT (keeps within both drivers' bind-parameter limits).
+    static let maximumBatch = 500
+
+    public init(dialect: SQLDialectKind, key: SymmetricKey) {
+        self.dialect = dialect
+        self.key = key
+    }
+
+    /// Seals `drafts` onto their tenants' chains and inserts them. Call inside a transaction: the tenant's
+    /// chain head is locked (PostgreSQL `FOR UPDATE`; SQLite has one writer) until it commits.
+    public func append(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
+        guard !drafts.isEmpty else { return }
+        for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
+            try await appendBatch(Array(drafts[start..<min(start + Self.maximumBatch, drafts.count)]), on: db)
+        }
+    }
+
+    private func appendBatch(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
+        struct HeadRow: Decodable {
+            var tenant_id: UUID
+            var seq: Int64
+            var hash: String
+        }
+        let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.uuidString < $1.uuidString }
+        for tenant in tenants {
+            try await db.raw("""
+                INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
+                ON CONFLICT (tenant_id) DO NOTHING
+                """).run()
+        }
+        let lock: SQLQueryString = dialect == .postgres ? " ORDER BY tenant_id FOR UPDATE" : ""
+        let heads = try await db.raw("SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN (\(binds: tenants))" + lock)
+            .all(decoding: HeadRow.self)
+        var chain: [UUID: (seq: UInt64, hash: Data)] = [:]
+        for head in heads {
+            guard let hash = Data(hexString: head.hash) else { throw StorageError.corrupt("audit_heads.hash") }
+            chain[head.tenant_id] = (UInt64(head.seq), hash)
+        }
+        var sealed: [AuditRecord] = []
+        sealed.reserveCapacity(drafts.count)
+        for draft in drafts {
+            let previous = chain[draft.tenantID]!
+            let record = AuditChain.seal(Self.record(draft), previousSequence: previous.seq, previousHash: previous.hash, key: key)
+            chain[draft.tenantID] = (record.sequence, record.hash)
+            sealed.append(record)
+        }
+        var insert: SQLQueryString = """
+            INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                outcome, request_id, client_ip, user_agent, changed_fields, detail, prev_hash, hash, mac) VALUES
+            """
+        for (i, (r, draft)) in zip(sealed, drafts).enumerated() {
+            let fields = String(decoding: try JSONEncoder().encode(r.changedFields), as: UTF8.self)
+            insert += (i == 0 ? " " : ", ") as SQLQueryString
+            insert += """
+                (\(bind: draft.tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
+                \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
+                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: fields), \(bind: r.detail),
+                \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
+                """
+        }
+        try await db.raw(insert).run()
+        for tenant in tenants {
+            let head = chain[tenant]!
+            try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)").run()
+        }
+    }
+
+    /// The chain record for a draft (identifiers as lower-case text, time in milliseconds).
+    static func record(_ d: AuditEventDraft) -> AuditRecord {
+        AuditRecord(
+            tenantID: d.tenantID.uuidString.lowercased(), actorID: d.actorID, actorRole: d.actorRole, action: d.action,
+            resourceType: d.resourceType, resourceID: d.resourceID, patientID: d.patientID?.uuidString.lowercased(),
+            outcome: d.outcome.rawValue, requestID: d.requestID, clientIP: d.clientIP, userAgent: d.userAgent,
+            timeMillis: Int64((d.occurredAt.timeIntervalSince1970 * 1000).rounded()), changedFields: d.changedFields, detail: d.detail)
+    }
+}
+
+/// One stored row of `audit_events`.
+struct AuditRow: Decodable {
+    var tenant_id: UUID
+    var seq: Int64
+    var occurred_ms: Int64
+    var actor_id: String
+    var actor_role: String
+    var action: String
+    var resource_type: String
+    var resource_id: String?
+    var patient_id: String?
+    var outcome: String
+    var request_id: String
+    var client_ip: String?
+    var user_agent: String?
+    var changed_fields: String
+    var detail: String?
+    var prev_hash: String
+    var hash: String
+    var mac: String
+
+    /// The row as a chain record; unreadable hex or JSON becomes empty values, which verification then reports.
+    var record: AuditRecord {
+        AuditRecord(
+            sequence: UInt64(clamping: seq), tenantID: tenant_id.uuidString.lowercased(), actorID: actor_id, actorRole: actor_role,
+            action: action, resourceType: resource_type, resourceID: resource_id, patientID: patient_id, outcome: outcome,
+            requestID: request_id, clientIP: client_ip, userAgent: user_agent, timeMillis: occurred_ms,
+            changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? ["<unreadable>"],
+            detail: detail, prevHash: Data(hexString: prev_hash) ?? Data(), hash: Data(hexString: hash) ?? Data(), mac: Data(hexString: mac) ?? Data())
+    }
+
+    var event: AuditEvent {
+        AuditEvent(sequence: seq, draft: AuditEventDraft(
+            tenantID: tenant_id, actorID: actor_id, actorRole: actor_role, action: action, resourceType: resource_type,
+            resourceID: resource_id, patientID: patient_id.flatMap(UUID.init(uuidString:)), outcome: AuditOutcome(rawValue: outcome) ?? .error,
+            requestID: request_id, clientIP: client_ip, userAgent: user_agent,
+            occurredAt: Date(timeIntervalSince1970: Double(occurred_ms) / 1000),
+            changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail))
+    }
+}

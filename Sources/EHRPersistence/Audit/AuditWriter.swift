@@ -1,0 +1,49 @@
+import EHRDomain
+import Foundation
+
+/// Group commit for audit events of reads: events of concurrent requests are written together, one
+/// transaction and one multi-row INSERT per flush, and each caller resumes only once the flush holding its
+/// event has committed. A flush starts as soon as the previous one ends, so an idle service adds one
+/// round of latency and a busy one amortises the commit over every waiting request.
+public actor AuditWriter {
+    let database: EHRDatabase
+    let log: AuditLog
+    private var pending: [(draft: AuditEventDraft, done: CheckedContinuation<Void, any Error>)] = []
+    private var flushing = false
+    /// Events written and flushes done since start (for the bench and metrics).
+    public private(set) var eventsWritten = 0
+    public private(set) var flushes = 0
+
+    public init(database: EHRDatabase, log: AuditLog) {
+        self.database = database
+        self.log = log
+    }
+
+    /// Returns once `draft` is committed; throws when its flush failed (the caller must not answer with the data).
+    public func record(_ draft: AuditEventDraft) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            pending.append((draft, done))
+            if !flushing {
+                flushing = true
+                Task { await self.flushUntilEmpty() }
+            }
+        }
+    }
+
+    private func flushUntilEmpty() async {
+        while !pending.isEmpty {
+            let batch = pending.prefix(AuditLog.maximumBatch)
+            pending.removeFirst(batch.count)
+            let drafts = batch.map(\.draft)
+            do {
+                try await database.transaction { [log] db in try await log.append(drafts, on: db) }
+                eventsWritten += drafts.count
+                flushes += 1
+                for item in batch { item.done.resume() }
+            } catch {
+                for item in batch { item.done.resume(throwing: error) }
+            }
+        }
+        flushing = false
+    }
+}
