@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "ehr",
             dependencies: [
-                "EHRServer",
+                "EHRServer", "EHRDomain", "EHRSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

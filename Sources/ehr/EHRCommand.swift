@@ -9,7 +9,7 @@ struct EHRCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ehr",
         abstract: "MentalSpace EHR: multi-tenant health record service for mental-health practices.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, TenantCommand.self, DevCommand.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, TenantCommand.self, AuditCommand.self, KeysCommand.self, DevCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -67,7 +67,7 @@ struct Seed: AsyncParsableCommand {
 }
 
 struct TenantCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage practices.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage practices.", subcommands: [Create.self, Shred.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a practice and its first admin. The password comes from EHR_ADMIN_PASSWORD or a prompt.")

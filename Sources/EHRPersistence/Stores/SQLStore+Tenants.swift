@@ -43,4 +43,9 @@ extension SQLStore: TenantRepository {
             throw DomainError.conflict("a practice with slug '\(tenant.slug)' already exists")
         }
     }
+
+    /// Every practice, oldest first.
+    public func allTenants() async throws -> [Tenant] {
+        try await sql.raw("SELECT * FROM tenants ORDER BY created_at, id").all(decoding: TenantRow.self, with: Self.decoder).map(\.tenant)
+    }
 }

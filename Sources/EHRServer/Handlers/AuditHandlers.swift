@@ -45,7 +45,7 @@ extension APIHandler {
                                action: d.action, outcome: .init(d.outcome), resourceType: d.resourceType, resourceId: d.resourceID,
                                breakGlassReason: d.action == "note.break_glass" ? d.detail.flatMap { reasons[$0] } : nil))
         }
-        return .ok(.init(body: .json(.init(patientId: patient.id.wire, items: items, nextCursor: nextCursor(result, list: .accessLog)))))
+        return .ok(.init(body: .json(.init(items: items, nextCursor: nextCursor(result, list: .accessLog)))))
     }
 
     func verifyAuditChain(_ input: Operations.VerifyAuditChain.Input) async throws -> Operations.VerifyAuditChain.Output {

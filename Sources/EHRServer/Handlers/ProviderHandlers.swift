@@ -75,7 +75,7 @@ extension APIHandler {
         guard let provider = try await store.find(id: id, tenantID: principal.tenantID) as Provider? else { throw DomainError.notFound }
         let clientsTherapist = principal.role == .client
             ? try await store.find(portalUserID: principal.userID, tenantID: principal.tenantID)?.assignedTherapistID : nil
-        guard AccessPolicy.canViewProvider(principal, provider, clientsTherapistID: clientsTherapist) else { throw DomainError.notFound }
+        guard AccessPolicy.canViewProvider(principal, provider, clientsTherapistID: clientsTherapist) else { throw DomainError.forbidden }
         return provider
     }
 

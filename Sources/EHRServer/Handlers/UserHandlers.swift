@@ -57,9 +57,8 @@ extension APIHandler {
     private func visibleUser(_ rawID: String) async throws -> User {
         let principal = try RequestScope.principal()
         let id = try pathID(rawID)
-        guard let user = try await store.find(id: id, tenantID: principal.tenantID) as User?, AccessPolicy.canViewUser(principal, user) else {
-            throw DomainError.notFound
-        }
+        guard let user = try await store.find(id: id, tenantID: principal.tenantID) as User? else { throw DomainError.notFound }
+        guard AccessPolicy.canViewUser(principal, user) else { throw DomainError.forbidden }
         return user
     }
 }
