@@ -33,15 +33,19 @@ public final class AuditLog: Sendable {
             var hash: String
         }
         let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.uuidString < $1.uuidString }
-        for tenant in tenants {
-            try await db.raw("""
-                INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
-                ON CONFLICT (tenant_id) DO NOTHING
-                """).run()
-        }
         let lock: SQLQueryString = dialect == .postgres ? " ORDER BY tenant_id FOR UPDATE" : ""
-        let heads = try await db.raw("SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN (\(binds: tenants))" + lock)
-            .all(decoding: HeadRow.self)
+        let selectHeads: SQLQueryString = "SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN (\(binds: tenants))" + lock
+        var heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
+        if heads.count < tenants.count {
+            // A practice's first event: create its head (racing creators are fine), then lock as usual.
+            for tenant in tenants where !heads.contains(where: { $0.tenant_id == tenant }) {
+                try await db.raw("""
+                    INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
+                    ON CONFLICT (tenant_id) DO NOTHING
+                    """).run()
+            }
+            heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
+        }
         var chain: [UUID: (seq: UInt64, hash: Data)] = [:]
         for head in heads {
             guard let hash = Data(hexString: head.hash) else { throw StorageError.corrupt("audit_heads.hash") }
@@ -69,10 +73,22 @@ public final class AuditLog: Sendable {
                 \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
                 """
         }
-        try await db.raw(insert).run()
-        for tenant in tenants {
-            let head = chain[tenant]!
-            try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)").run()
+        if dialect == .postgres {
+            // One round trip while the head is locked: insert the events and move the heads in one statement.
+            var update: SQLQueryString = "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash FROM (VALUES "
+            for (i, tenant) in tenants.enumerated() {
+                let head = chain[tenant]!
+                update += (i == 0 ? "" : ", ") as SQLQueryString
+                update += "(\(bind: tenant)::uuid, \(bind: Int64(head.seq))::bigint, \(bind: head.hash.hexString)::text)"
+            }
+            update += ") AS v(tenant_id, seq, hash) WHERE h.tenant_id = v.tenant_id"
+            try await db.raw("WITH inserted AS (" + insert + ") " + update).run()
+        } else {
+            try await db.raw(insert).run()
+            for tenant in tenants {
+                let head = chain[tenant]!
+                try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)").run()
+            }
         }
     }
 
@@ -87,7 +103,7 @@ public final class AuditLog: Sendable {
 }
 
 /// One stored row of `audit_events`.
-struct AuditRow: Decodable {
+struct AuditRow: Decodable, Sendable, Hashable {
     var tenant_id: UUID
     var seq: Int64
     var occurred_ms: Int64
@@ -107,14 +123,17 @@ struct AuditRow: Decodable {
     var hash: String
     var mac: String
 
-    /// The row as a chain record; unreadable hex or JSON becomes empty values, which verification then reports.
+    /// The row as a chain record. Unreadable hex becomes empty values and unreadable JSON an empty hash, which
+    /// verification then reports as an edited or forged event (never silently as some other valid value).
     var record: AuditRecord {
-        AuditRecord(
+        let fields = try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))
+        return AuditRecord(
             sequence: UInt64(clamping: seq), tenantID: tenant_id.uuidString.lowercased(), actorID: actor_id, actorRole: actor_role,
             action: action, resourceType: resource_type, resourceID: resource_id, patientID: patient_id, outcome: outcome,
             requestID: request_id, clientIP: client_ip, userAgent: user_agent, timeMillis: occurred_ms,
-            changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? ["<unreadable>"],
-            detail: detail, prevHash: Data(hexString: prev_hash) ?? Data(), hash: Data(hexString: hash) ?? Data(), mac: Data(hexString: mac) ?? Data())
+            changedFields: fields ?? [],
+            detail: detail, prevHash: Data(hexString: prev_hash) ?? Data(), hash: fields == nil ? Data() : Data(hexString: hash) ?? Data(),
+            mac: Data(hexString: mac) ?? Data())
     }
 
     var event: AuditEvent {
