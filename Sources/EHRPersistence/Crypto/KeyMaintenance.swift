@@ -92,6 +92,8 @@ public struct KeyMaintenance: Sendable {
                 WHERE tenant_id = \(bind: tenantID) AND key_version < \(bind: current) ORDER BY id LIMIT \(literal: batchSize)
                 """
             let rows = try await database.sql.raw(select).all()
+            guard !rows.isEmpty else { continue }
+            var updates: [SQLQueryString] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: UUID.self)
                 let version = try row.decode(column: "key_version", as: Int.self)
@@ -118,9 +120,13 @@ public struct KeyMaintenance: Sendable {
                 }
                 // Only if nobody rewrote the row meanwhile (a request writes it under the current version anyway).
                 update += " WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id) AND key_version = \(bind: version)"
-                try await database.sql.raw(update).run()
-                moved += 1
+                updates.append(update)
             }
+            // One short transaction per batch: row locks are held for milliseconds, and a batch is all or nothing.
+            try await database.transaction { [updates] db in
+                for update in updates { try await db.raw(update).run() }
+            }
+            moved += updates.count
         }
         return moved
     }
