@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "ehr", targets: ["ehr"]),
         .library(name: "EHRDomain", targets: ["EHRDomain"]),
         .library(name: "EHRAPI", targets: ["EHRAPI"]),
+        .library(name: "EHRClient", targets: ["EHRClient"]),
+        .executable(name: "ehr-client", targets: ["ehr-client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Pure domain: entities, policy, workflow rules. No server or database imports.
@@ -85,7 +90,27 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The client core an iOS app links: generated client, session, offline store, view models. No NIO or server imports.
+        .target(
+            name: "EHRClient",
+            dependencies: [
+                "EHRAPI",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .executableTarget(
+            name: "ehr-client",
+            dependencies: [
+                "EHRClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "EHRDomainTests", dependencies: ["EHRDomain"]),
+        .testTarget(name: "EHRClientTests", dependencies: ["EHRClient", "EHRServer"]),
         .testTarget(name: "EHRSecurityTests", dependencies: ["EHRSecurity"]),
         .testTarget(
             name: "EHRServerTests",

@@ -1,0 +1,150 @@
+import Foundation
+import Observation
+
+/// Sign-in screen: fields, progress and a typed error to show.
+@MainActor @Observable
+public final class SignInViewModel {
+    public enum State: Equatable, Sendable {
+        case idle
+        case signingIn
+        case signedIn(SessionInfo)
+        case failed(ClientError)
+    }
+
+    public var server: String
+    public var tenant = ""
+    public var email = ""
+    public var password = ""
+    public private(set) var state: State = .idle
+    let client: MentalSpaceClient
+
+    public init(client: MentalSpaceClient, server: String = "http://127.0.0.1:8080") {
+        self.client = client
+        self.server = server
+    }
+
+    /// True when the form can be sent.
+    public var canSubmit: Bool {
+        URL(string: server)?.scheme != nil && !tenant.isEmpty && !email.isEmpty && !password.isEmpty && state != .signingIn
+    }
+
+    public func signIn() async {
+        guard let url = URL(string: server.trimmingCharacters(in: .whitespaces)), url.scheme != nil else {
+            state = .failed(.invalidRequest("Enter the server address, e.g. https://ehr.example.com."))
+            return
+        }
+        state = .signingIn
+        do {
+            let info = try await client.signIn(server: url, tenant: tenant.trimmingCharacters(in: .whitespaces).lowercased(),
+                                               email: email.trimmingCharacters(in: .whitespaces), password: password)
+            password = ""
+            state = .signedIn(info)
+        } catch {
+            state = .failed(error)
+        }
+    }
+}
+
+/// Upcoming appointments: loading, loaded, offline with the last sync time, or an error.
+@MainActor @Observable
+public final class AppointmentListViewModel {
+    public enum State: Equatable, Sendable {
+        case loading
+        case loaded(AppointmentsSnapshot)
+        /// The server is unreachable; the cached list (possibly empty) with when it was last synced.
+        case offline(AppointmentsSnapshot)
+        case failed(ClientError)
+    }
+
+    public private(set) var state: State = .loading
+    let store: AppointmentsStore
+
+    public init(store: AppointmentsStore) {
+        self.store = store
+    }
+
+    /// Loads (or pull-to-refresh): from the server, or the cache when offline.
+    public func refresh(now: Date = Date()) async {
+        if case .failed = state { state = .loading }
+        do {
+            let snapshot = try await store.load(now: now)
+            state = snapshot.isOffline ? .offline(snapshot) : .loaded(snapshot)
+        } catch {
+            state = .failed(error)
+        }
+    }
+
+    /// The network came back (NWPathMonitor on iOS): sync if the list is showing cached data.
+    public func networkBecameAvailable(now: Date = Date()) async {
+        if case .loaded = state { return }
+        await refresh(now: now)
+    }
+
+    /// The banner text for the offline state, e.g. "Offline. Last updated 5 minutes ago.".
+    public static func offlineBanner(_ snapshot: AppointmentsSnapshot, now: Date = Date()) -> String {
+        guard let lastSync = snapshot.lastSync else { return "Offline. Not synced on this device yet." }
+        let minutes = Int(now.timeIntervalSince(lastSync) / 60)
+        let ago = minutes < 1 ? "just now" : minutes < 60 ? "\(minutes) minute\(minutes == 1 ? "" : "s") ago" : "at \(lastSync.formatted(date: .abbreviated, time: .shortened))"
+        return "Offline. Last updated \(ago)."
+    }
+}
+
+/// The DM with the therapist: messages (kept on this device only for now), a draft and send.
+@MainActor @Observable
+public final class ChatViewModel {
+    public private(set) var channel: ChatChannel?
+    public private(set) var messages: [ChatMessage] = []
+    public var draft = ""
+    public private(set) var error: ClientError?
+    /// Shown with the thread while the service has no messaging API.
+    public let notice = "Messages are kept on this device and not yet delivered to your therapist."
+    let chat: any ChatService
+
+    public init(chat: any ChatService) {
+        self.chat = chat
+    }
+
+    public func load() async {
+        do {
+            channel = try await chat.channel()
+            messages = try await chat.messages()
+            error = nil
+        } catch {
+            self.error = error
+        }
+    }
+
+    public func send() async {
+        do {
+            try await chat.send(draft)
+            draft = ""
+            messages = try await chat.messages()
+            error = nil
+        } catch {
+            self.error = error
+        }
+    }
+}
+
+/// The bell: scheduled reminders and the unread badge.
+@MainActor @Observable
+public final class NotificationsViewModel {
+    public private(set) var reminders: [Reminder] = []
+    public private(set) var badgeCount = 0
+    let notifier: any Notifier
+
+    public init(notifier: any Notifier) {
+        self.notifier = notifier
+    }
+
+    public func load(now: Date = Date()) async {
+        reminders = await notifier.scheduledReminders()
+        badgeCount = await notifier.badgeCount(now: now)
+    }
+
+    /// Opening the bell marks what has fired as read.
+    public func markAllRead(now: Date = Date()) async {
+        await notifier.markAllRead(now: now)
+        await load(now: now)
+    }
+}
