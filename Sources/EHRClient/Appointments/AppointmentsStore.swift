@@ -16,7 +16,9 @@ public struct UpcomingAppointment: Codable, Sendable, Equatable, Identifiable, F
     public var therapistId: String
     public var patientId: String
     public var reason: String?
+}
 
+extension UpcomingAppointment {
     init(_ a: Components.Schemas.Appointment) {
         id = a.id
         startsAt = a.startsAt

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 /// A direct-message channel between a client and their therapist.
-public struct ChatChannel: Sendable, Equatable, Identifiable {
+public struct ChatChannel: Codable, Sendable, Equatable, Identifiable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "chatChannel"
     public var id: String
     public var title: String
     public var therapistID: String
@@ -50,6 +51,11 @@ public actor StubChatService: ChatService {
 
     public func channel() async throws(ClientError) -> ChatChannel {
         if let cached { return cached }
+        // Known from an earlier session on this device: works offline too.
+        if let stored = try? await store.queue.read({ db in try ChatChannel.fetchOne(db) }) {
+            cached = stored
+            return stored
+        }
         guard let session = await api.session.current else { throw .notSignedIn }
         let client = try await api.client()
         let output: Operations.ListProviders.Output
@@ -57,6 +63,7 @@ public actor StubChatService: ChatService {
         guard case .ok(let ok) = output, case .json(let page) = ok.body else { throw .server(status: 0, detail: "Your therapist could not be found.") }
         guard let therapist = page.items.first else { throw .invalidRequest("No therapist is assigned to you yet.") }
         let channel = ChatChannel(id: "dm:\(session.userID):\(therapist.id)", title: therapist.displayName, therapistID: therapist.id)
+        _ = try? await store.queue.write { db in try channel.insert(db) }
         cached = channel
         return channel
     }

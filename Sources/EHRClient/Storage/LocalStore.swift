@@ -53,6 +53,11 @@ public final class LocalStore: Sendable {
                 t.primaryKey("name", .text)
                 t.column("syncedAt", .datetime).notNull()
             }
+            try db.create(table: "chatChannel") { t in
+                t.primaryKey("id", .text)
+                t.column("title", .text).notNull()
+                t.column("therapistID", .text).notNull()
+            }
             try db.create(table: "chatMessage") { t in
                 t.primaryKey("id", .text)
                 t.column("channelId", .text).notNull()

@@ -83,7 +83,7 @@ public final class AppointmentListViewModel {
     /// The banner text for the offline state, e.g. "Offline. Last updated 5 minutes ago.".
     public static func offlineBanner(_ snapshot: AppointmentsSnapshot, now: Date = Date()) -> String {
         guard let lastSync = snapshot.lastSync else { return "Offline. Not synced on this device yet." }
-        let minutes = Int(now.timeIntervalSince(lastSync) / 60)
+        let minutes = Int(now.timeIntervalSince(lastSync).rounded() / 60)
         let ago = minutes < 1 ? "just now" : minutes < 60 ? "\(minutes) minute\(minutes == 1 ? "" : "s") ago" : "at \(lastSync.formatted(date: .abbreviated, time: .shortened))"
         return "Offline. Last updated \(ago)."
     }

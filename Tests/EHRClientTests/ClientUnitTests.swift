@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import EHRClient
+
+/// Pure pieces of the client core.
+struct ClientUnitTests {
+    static func appointment(_ id: String, startsIn hours: Double, status: String = "scheduled", from now: Date) -> UpcomingAppointment {
+        var a = UpcomingAppointment(id: id, startsAt: now.addingTimeInterval(hours * 3600), endsAt: now.addingTimeInterval(hours * 3600 + 3000),
+                                    timeZone: "America/New_York", status: status, kind: "televisit", therapistId: "t", patientId: "p", reason: "private")
+        a.status = status
+        return a
+    }
+
+    @Test func remindersAre24And1HoursBeforeFutureStartsOnly() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let reminders = ReminderPlanner.reminders(for: [
+            Self.appointment("far", startsIn: 72, from: now),
+            Self.appointment("soon", startsIn: 5, from: now),
+            Self.appointment("cancelled", startsIn: 30, status: "cancelled", from: now),
+        ], now: now)
+        #expect(reminders.map(\.id) == ["soon-1h", "far-24h", "far-1h"])
+        #expect(reminders.first?.fireAt == now.addingTimeInterval(4 * 3600))
+        #expect(reminders.allSatisfy { !$0.body.contains("private") && !$0.read })
+    }
+
+    @Test func fileSecureStoreIsOwnerOnlyAndReplacesAtomically() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ehr-store-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = FileSecureStore(url: folder.appendingPathComponent("session.json"))
+        #expect(try store.read() == nil)
+        try store.write(Data("one".utf8))
+        try store.write(Data("two".utf8))
+        #expect(try store.read() == Data("two".utf8))
+        #expect(try FileManager.default.attributesOfItem(atPath: store.url.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int == 0o700)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["session.json"])
+        try store.delete()
+        #expect(try store.read() == nil)
+    }
+
+    @Test func unreachableServersAreOffline() {
+        #expect(ClientError.from(URLError(.cannotConnectToHost)) == .offline)
+        #expect(ClientError.from(URLError(.timedOut)) == .offline)
+        #expect(ClientError.from(ClientError.wrongCredentials) == .wrongCredentials)
+        #expect(ClientError.locked(retryAfter: 600).message.contains("10 minutes"))
+    }
+
+    @Test func defaultHomeFollowsTheEnvironment() {
+        #expect(MentalSpaceClient.defaultHome(environment: ["EHR_CLIENT_HOME": "/tmp/x"]).path == "/tmp/x")
+        #if os(Linux)
+        #expect(MentalSpaceClient.defaultHome(environment: ["XDG_CONFIG_HOME": "/cfg"]).path == "/cfg/mentalspace-ehr")
+        #endif
+    }
+}
