@@ -61,7 +61,14 @@ public final class MentalSpaceClient: Sendable {
 
     /// Revokes the session on the server and wipes the tokens and the signed-in user's local store.
     public func signOut() async {
-        if let info = await session.current { LocalStore.destroy(at: storeURL(for: info)) }
+        if let info = await session.current {
+            let url = storeURL(for: info)
+            // Scheduled reminders go first (on iOS they live outside the store), then the store itself.
+            if FileManager.default.fileExists(atPath: url.path), let store = try? LocalStore(url: url) {
+                await makeNotifier(store).removeAll()
+            }
+            LocalStore.destroy(at: url)
+        }
         await session.signOut()
     }
 

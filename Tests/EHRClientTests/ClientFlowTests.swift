@@ -167,6 +167,9 @@ struct ClientFlowTests {
             _ = try await services.appointments.sync(now: early)
             await bell.load(now: soon)
             #expect(bell.badgeCount == 0)
+            // Signing out removes every reminder: the next person on this device gets none of them.
+            await client.signOut()
+            #expect(await services.notifier.scheduledReminders().isEmpty)
         }
     }
 

@@ -23,6 +23,26 @@ struct ClientUnitTests {
         #expect(reminders.allSatisfy { !$0.body.contains("private") && !$0.read })
     }
 
+    @Test func labelsAndUnreadState() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var a = Self.appointment("a", startsIn: 2, status: "no_show", from: now)
+        #expect(a.statusLabel == "No show" && a.kindLabel == "Video session" && a.isVideoSession)
+        a.kind = "in_person"
+        #expect(a.kindLabel == "In person")
+        let reminder = Reminder(id: "r", appointmentId: "a", fireAt: now, title: "t", body: "b", read: false)
+        #expect(reminder.isUnread(now: now) && !reminder.isUnread(now: now.addingTimeInterval(-1)))
+    }
+
+    @MainActor
+    @Test func chatCanSendOnlyText() {
+        let model = ChatViewModel(chat: NoChat())
+        #expect(!model.canSend)
+        model.draft = "  \n "
+        #expect(!model.canSend)
+        model.draft = "hi"
+        #expect(model.canSend)
+    }
+
     @Test func fileSecureStoreIsOwnerOnlyAndReplacesAtomically() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ehr-store-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -51,4 +71,11 @@ struct ClientUnitTests {
         #expect(MentalSpaceClient.defaultHome(environment: ["XDG_CONFIG_HOME": "/cfg"]).path == "/cfg/mentalspace-ehr")
         #endif
     }
+}
+
+/// A chat that is never reached (for view-model state only).
+struct NoChat: ChatService {
+    func channel() async throws(ClientError) -> ChatChannel { throw .notSignedIn }
+    func messages() async throws(ClientError) -> [ChatMessage] { throw .notSignedIn }
+    func send(_ text: String) async throws(ClientError) -> ChatMessage { throw .notSignedIn }
 }

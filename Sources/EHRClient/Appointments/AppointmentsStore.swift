@@ -19,6 +19,16 @@ public struct UpcomingAppointment: Codable, Sendable, Equatable, Identifiable, F
 }
 
 extension UpcomingAppointment {
+    /// "Video session" or "In person".
+    public var kindLabel: String { kind == "televisit" ? "Video session" : "In person" }
+    public var isVideoSession: Bool { kind == "televisit" }
+
+    /// The status in words ("Scheduled", "In progress", "No show", …).
+    public var statusLabel: String {
+        let words = status.replacingOccurrences(of: "_", with: " ")
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
     init(_ a: Components.Schemas.Appointment) {
         id = a.id
         startsAt = a.startsAt

@@ -11,6 +11,9 @@ public struct Reminder: Codable, Sendable, Equatable, Identifiable, FetchableRec
     public var body: String
     /// Seen by the user (unread reminders that have fired make up the badge).
     public var read: Bool
+
+    /// Fired and not yet seen.
+    public func isUnread(now: Date = Date()) -> Bool { !read && fireAt <= now }
 }
 
 /// Schedules appointment reminders and keeps the unread badge. iOS posts local notifications; Linux and
@@ -24,6 +27,8 @@ public protocol Notifier: Sendable {
     func badgeCount(now: Date) async -> Int
     /// Marks every fired reminder read.
     func markAllRead(now: Date) async
+    /// Removes every reminder (sign-out: the next user of the device must not get them).
+    func removeAll() async
 }
 
 /// Which reminders an appointment list calls for: 24 hours and 1 hour before each start still in the future.
@@ -75,6 +80,10 @@ public struct RecordingNotifier: Notifier {
     public func markAllRead(now: Date) async {
         _ = try? await store.queue.write { db in try Reminder.filter(Column("fireAt") <= now).updateAll(db, Column("read").set(to: true)) }
     }
+
+    public func removeAll() async {
+        _ = try? await store.queue.write { db in try Reminder.deleteAll(db) }
+    }
 }
 
 #if canImport(UserNotifications)
@@ -105,5 +114,13 @@ public struct LocalNotificationNotifier: Notifier {
     public func scheduledReminders() async -> [Reminder] { await records.scheduledReminders() }
     public func badgeCount(now: Date) async -> Int { await records.badgeCount(now: now) }
     public func markAllRead(now: Date) async { await records.markAllRead(now: now) }
+
+    public func removeAll() async {
+        let center = UNUserNotificationCenter.current()
+        center.removeAllPendingNotificationRequests()
+        center.removeAllDeliveredNotifications()
+        try? await center.setBadgeCount(0)
+        await records.removeAll()
+    }
 }
 #endif

@@ -14,4 +14,7 @@ public struct SessionInfo: Codable, Sendable, Equatable {
     var accessToken: String
     var refreshToken: String
     public var accessTokenExpiresAt: Date
+
+    /// The chat stub is the client's DM with their therapist: only client accounts have it.
+    public var hasTherapistChat: Bool { role == "client" }
 }

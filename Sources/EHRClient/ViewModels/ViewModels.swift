@@ -104,6 +104,9 @@ public final class ChatViewModel {
         self.chat = chat
     }
 
+    /// True when the draft has something to send.
+    public var canSend: Bool { !draft.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+
     public func load() async {
         do {
             channel = try await chat.channel()
