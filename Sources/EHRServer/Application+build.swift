@@ -19,12 +19,14 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
 /// The router with every middleware and every generated route. Exposed for in-process tests.
 public func buildRouter(services: AppServices) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: RequestScopeMiddleware(tokens: services.tokens))
     router.add(middleware: AuditMiddleware(writer: services.auditWriter))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: NullCursorMiddleware())
     let handler = APIHandler(services: services)
+    router.get("/metrics") { request, _ in try MetricsEndpoint.respond(request, token: services.configuration.metricsToken) }
     // Sorted keys are load-bearing: NullCursorMiddleware relies on `nextCursor` being the last key of a list.
     try handler.registerHandlers(
         on: router,

@@ -17,6 +17,10 @@ struct EHRCommand: AsyncParsableCommand {
 func openServices(label: String, override: (inout AppConfiguration) -> Void = { _ in }) async throws -> AppServices {
     var configuration = try AppConfiguration.fromEnvironment()
     override(&configuration)
+    if configuration.logFormat == .json {
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    }
     var logger = Logger(label: label)
     logger.logLevel = configuration.logLevel
     return try await AppServices.make(configuration: configuration, logger: logger)

@@ -1,5 +1,6 @@
 import EHRDomain
 import Foundation
+import Metrics
 
 /// Group commit for audit events of reads: events of concurrent requests are written together, one
 /// transaction and one multi-row INSERT per flush, and each caller resumes only once the flush holding its
@@ -35,12 +36,17 @@ public actor AuditWriter {
             let batch = pending.prefix(AuditLog.maximumBatch)
             pending.removeFirst(batch.count)
             let drafts = batch.map(\.draft)
+            let start = ContinuousClock.now
             do {
                 try await database.transaction { [log] db in try await log.append(drafts, on: db) }
                 eventsWritten += drafts.count
                 flushes += 1
+                let (seconds, attoseconds) = (ContinuousClock.now - start).components
+                Metrics.Timer(label: "ehr_audit_flush_duration_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                Recorder(label: "ehr_audit_batch_size", aggregate: true).record(drafts.count)
                 for item in batch { item.done.resume() }
             } catch {
+                Counter(label: "ehr_audit_flush_failures_total").increment()
                 for item in batch { item.done.resume(throwing: error) }
             }
         }

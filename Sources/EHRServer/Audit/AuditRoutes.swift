@@ -51,6 +51,16 @@ enum AuditRoutes {
         "GET /api/v1/audit/verify": .init(action: "audit.verify", resourceType: "audit"),
     ]
 
+    /// The contract's path template of a request (`/api/v1/patients/{id}`), if it is an audited operation.
+    static func template(method: HTTPRequest.Method, path: String) -> String? {
+        if table["\(method.rawValue) \(path)"] != nil { return path }
+        var segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard segments.count >= 4 else { return nil }
+        segments[3] = "{id}"
+        let template = "/" + segments.joined(separator: "/")
+        return table["\(method.rawValue) \(template)"] != nil ? template : nil
+    }
+
     /// The audit route of a request, matching `{id}` against any single segment; nil for unaudited paths.
     static func match(method: HTTPRequest.Method, path: String) -> (AuditRoute, resourceID: String?)? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)

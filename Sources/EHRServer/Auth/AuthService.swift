@@ -46,6 +46,7 @@ struct AuthService: Sendable {
         let matches = try await hasher.verify(password, against: storedHash)
         guard matches, let user, user.active, user.passwordHash != nil else {
             try await auth.recordLoginFailure(keys: [accountKey, addressKey], at: now)
+            EHRMetrics.recordSignInFailure()
             throw Self.badCredentials
         }
         try await auth.clearLoginFailures(key: accountKey)

@@ -21,6 +21,14 @@ public struct AppConfiguration: Sendable {
     public var seedDemoData: Bool
     public var televisitBaseURL: String
     public var logLevel: Logger.Level
+    /// `json` (one JSON object per line) or `text`; JSON by default in production.
+    public var logFormat: LogFormat
+    /// Bearer token `GET /metrics` requires (`EHR_METRICS_TOKEN`); required in production, open without it in development.
+    public var metricsToken: String?
+
+    public enum LogFormat: String, Sendable {
+        case json, text
+    }
     /// Requests per window allowed before sign-in is throttled.
     public var loginFailureLimit: Int
     public var loginFailureWindow: TimeInterval
@@ -85,6 +93,14 @@ public struct AppConfiguration: Sendable {
         }
         let keyCache = try int("EHR_KEY_CACHE_SECONDS", 10)
         guard (0...300).contains(keyCache) else { throw ConfigurationError.invalid("EHR_KEY_CACHE_SECONDS", "must be 0 to 300") }
+        let metricsToken = env["EHR_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if environment == .production {
+            guard let metricsToken else { throw ConfigurationError.missing("EHR_METRICS_TOKEN", "production never serves /metrics without a token") }
+            guard metricsToken.count >= 16 else { throw ConfigurationError.invalid("EHR_METRICS_TOKEN", "must be at least 16 characters") }
+        }
+        guard let logFormat = LogFormat(rawValue: env["EHR_LOG_FORMAT"] ?? (environment == .production ? "json" : "text")) else {
+            throw ConfigurationError.invalid("EHR_LOG_FORMAT", "must be json or text")
+        }
         let level = env["EHR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
         return AppConfiguration(
@@ -103,6 +119,8 @@ public struct AppConfiguration: Sendable {
             seedDemoData: (env["EHR_SEED_DEMO"].map { $0 == "1" || $0 == "true" }) ?? (environment == .development),
             televisitBaseURL: env["EHR_TELEVISIT_BASE_URL"] ?? "https://televisit.mentalspace.invalid",
             logLevel: level,
+            logFormat: logFormat,
+            metricsToken: metricsToken,
             loginFailureLimit: 5,
             loginFailureWindow: 15 * 60,
             masterKey: masterKey,

@@ -27,6 +27,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
                 scope.authenticationError = .unauthenticated("the Authorization header must be: Bearer <access token>")
             }
         }
+        RequestTrace.current?.identify(requestID: requestID, tenantID: scope.principal?.tenantID)
         // Everything but the public operations needs a caller: answer 401 before any input is parsed,
         // so an anonymous request learns nothing from validation messages.
         if scope.principal == nil, !Self.isPublic(request) {

@@ -129,6 +129,7 @@ struct TestWorld: Sendable {
 func withWorld(
     _ backend: TestBackend,
     configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+    logger customLogger: Logger? = nil,
     _ body: @Sendable (TestWorld) async throws -> Void
 ) async throws {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ehr-test-\(UUID().uuidString)")
@@ -144,6 +145,7 @@ func withWorld(
     configure(&configuration)
     var logger = Logger(label: "ehr.test")
     logger.logLevel = .error
+    if let customLogger { logger = customLogger }
     let services = try await AppServices.make(configuration: configuration, logger: logger)
     do {
         try await services.database.migrate()
