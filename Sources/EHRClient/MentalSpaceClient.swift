@@ -15,8 +15,10 @@ public final class MentalSpaceClient: Sendable {
     ///   - home: the app's private folder (see ``defaultHome()``).
     ///   - secureStore: where tokens live; default: Keychain on Apple platforms, `home/session.json` (0600) elsewhere.
     ///   - makeNotifier: the notifier for a user's store; default: local notifications on iOS, recorded elsewhere.
-    public init(home: URL, secureStore: (any SecureStore)? = nil, transport: any ClientTransport = URLSessionTransport(),
-                refreshMargin: TimeInterval = 60, makeNotifier: (@Sendable (LocalStore) -> any Notifier)? = nil) {
+    public init(
+        home: URL, secureStore: (any SecureStore)? = nil, transport: any ClientTransport = URLSessionTransport(),
+        refreshMargin: TimeInterval = 60, makeNotifier: (@Sendable (LocalStore) -> any Notifier)? = nil
+    ) {
         self.home = home
         self.session = SessionManager(store: secureStore ?? Self.defaultSecureStore(home: home), transport: transport, refreshMargin: refreshMargin)
         self.api = APIClient(session: session, transport: transport)
@@ -28,28 +30,29 @@ public final class MentalSpaceClient: Sendable {
     public static func defaultHome(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         if let home = environment["EHR_CLIENT_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
         #if os(Linux)
-        let config = environment["XDG_CONFIG_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config")
-        return config.appendingPathComponent("mentalspace-ehr")
+            let config =
+                environment["XDG_CONFIG_HOME"].map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config")
+            return config.appendingPathComponent("mentalspace-ehr")
         #else
-        let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first!
-        return support.appendingPathComponent("mentalspace-ehr")
+            let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first!
+            return support.appendingPathComponent("mentalspace-ehr")
         #endif
     }
 
     static func defaultSecureStore(home: URL) -> any SecureStore {
         #if canImport(Security)
-        return KeychainSecureStore()
+            return KeychainSecureStore()
         #else
-        return FileSecureStore(url: home.appendingPathComponent("session.json"))
+            return FileSecureStore(url: home.appendingPathComponent("session.json"))
         #endif
     }
 
     static func defaultNotifier(_ store: LocalStore) -> any Notifier {
         #if canImport(UserNotifications) && os(iOS)
-        return LocalNotificationNotifier(store: store)
+            return LocalNotificationNotifier(store: store)
         #else
-        return RecordingNotifier(store: store)
+            return RecordingNotifier(store: store)
         #endif
     }
 
@@ -80,8 +83,9 @@ public final class MentalSpaceClient: Sendable {
             throw .server(status: 0, detail: "The local store could not be opened.")
         }
         let notifier = makeNotifier(store)
-        return UserServices(session: info, store: store, appointments: AppointmentsStore(api: api, store: store, notifier: notifier),
-                            chat: StubChatService(api: api, store: store), notifier: notifier)
+        return UserServices(
+            session: info, store: store, appointments: AppointmentsStore(api: api, store: store, notifier: notifier),
+            chat: StubChatService(api: api, store: store), notifier: notifier)
     }
 
     func storeURL(for info: SessionInfo) -> URL {

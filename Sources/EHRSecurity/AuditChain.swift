@@ -104,15 +104,17 @@ public enum AuditChain {
     ) -> AuditVerification {
         let tenant = tenantID ?? checkpoint?.tenantID ?? records.first?.tenantID
         if let checkpoint, !checkpoint.isValid(key: key) {
-            return AuditVerification(verifiedCount: 0, headHash: genesisHash,
-                                     firstBreak: AuditBreak(index: 0, sequence: nil, reason: .invalidCheckpoint))
+            return AuditVerification(
+                verifiedCount: 0, headHash: genesisHash,
+                firstBreak: AuditBreak(index: 0, sequence: nil, reason: .invalidCheckpoint))
         }
         var prevHash = genesisHash
         var expected: UInt64 = 1
         for (i, r) in records.enumerated() {
             func broken(_ reason: AuditBreakReason) -> AuditVerification {
-                AuditVerification(verifiedCount: i, headHash: prevHash,
-                                  firstBreak: AuditBreak(index: i, sequence: r.sequence, reason: reason))
+                AuditVerification(
+                    verifiedCount: i, headHash: prevHash,
+                    firstBreak: AuditBreak(index: i, sequence: r.sequence, reason: reason))
             }
             if r.tenantID != tenant { return broken(.wrongTenant(r.tenantID)) }
             if !constantTimeEquals(r.computedHash(), r.hash) { return broken(.editedRecord) }
@@ -140,12 +142,14 @@ public enum AuditChain {
             if count < checkpoint.count {
                 return AuditVerification(
                     verifiedCount: records.count, headHash: prevHash,
-                    firstBreak: AuditBreak(index: records.count, sequence: nil,
-                                           reason: .truncated(checkpointCount: checkpoint.count, actualCount: count)))
+                    firstBreak: AuditBreak(
+                        index: records.count, sequence: nil,
+                        reason: .truncated(checkpointCount: checkpoint.count, actualCount: count)))
             }
             if checkpoint.count == 0, !constantTimeEquals(checkpoint.headHash, genesisHash) {
-                return AuditVerification(verifiedCount: records.count, headHash: prevHash,
-                                         firstBreak: AuditBreak(index: 0, sequence: nil, reason: .checkpointMismatch))
+                return AuditVerification(
+                    verifiedCount: records.count, headHash: prevHash,
+                    firstBreak: AuditBreak(index: 0, sequence: nil, reason: .checkpointMismatch))
             }
         }
         return AuditVerification(verifiedCount: records.count, headHash: prevHash, firstBreak: nil)

@@ -25,15 +25,17 @@ public struct AuditCheckpoint: Sendable, Hashable {
 
     /// Creates and signs a checkpoint.
     public static func make(tenantID: String, count: UInt64, headHash: Data, timeMillis: Int64, key: SymmetricKey) -> AuditCheckpoint {
-        let sig = Data(HMAC<SHA256>.authenticationCode(
-            for: signedBytes(tenantID: tenantID, count: count, headHash: headHash, timeMillis: timeMillis), using: key))
+        let sig = Data(
+            HMAC<SHA256>.authenticationCode(
+                for: signedBytes(tenantID: tenantID, count: count, headHash: headHash, timeMillis: timeMillis), using: key))
         return AuditCheckpoint(tenantID: tenantID, count: count, headHash: headHash, timeMillis: timeMillis, signature: sig)
     }
 
     /// Signs the head of `records` (a full chain in sequence order).
     public static func make(tenantID: String, records: [AuditRecord], timeMillis: Int64, key: SymmetricKey) -> AuditCheckpoint {
-        make(tenantID: tenantID, count: UInt64(records.count), headHash: records.last?.hash ?? AuditChain.genesisHash,
-             timeMillis: timeMillis, key: key)
+        make(
+            tenantID: tenantID, count: UInt64(records.count), headHash: records.last?.hash ?? AuditChain.genesisHash,
+            timeMillis: timeMillis, key: key)
     }
 
     /// Creates a checkpoint from its parts without signing (e.g. after decoding); check ``isValid(key:)``.
@@ -70,8 +72,8 @@ public struct AuditCheckpoint: Sendable, Hashable {
         var b64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while b64.count % 4 != 0 { b64 += "=" }
         guard let tenantData = Data(base64Encoded: b64), let tenant = String(data: tenantData, encoding: .utf8),
-              let count = UInt64(parts[2]), let head = Data(hexString: String(parts[3])), head.count == 32,
-              let time = Int64(parts[4]), let sig = Data(hexString: String(parts[5])), sig.count == 32
+            let count = UInt64(parts[2]), let head = Data(hexString: String(parts[3])), head.count == 32,
+            let time = Int64(parts[4]), let sig = Data(hexString: String(parts[5])), sig.count == 32
         else { throw AuditCheckpointError.malformed }
         self.init(tenantID: tenant, count: count, headHash: head, timeMillis: time, signature: sig)
     }

@@ -127,9 +127,9 @@ public struct FieldCipher: Sendable {
 
     private static func decodeEnvelope(_ stored: String) throws -> Data {
         guard stored.hasPrefix(prefix),
-              let bytes = Data(base64Encoded: String(stored.dropFirst(prefix.count))),
-              bytes.count >= headerSize + nonceSize + tagSize,
-              bytes.first == formatByte
+            let bytes = Data(base64Encoded: String(stored.dropFirst(prefix.count))),
+            bytes.count >= headerSize + nonceSize + tagSize,
+            bytes.first == formatByte
         else { throw FieldCipherError.malformed }
         return bytes
     }

@@ -90,8 +90,9 @@ struct Appointments: AsyncParsableCommand {
 }
 
 struct Chat: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The DM with your therapist (stub: messages stay on this device).",
-                                                    subcommands: [Send.self, List.self])
+    static let configuration = CommandConfiguration(
+        abstract: "The DM with your therapist (stub: messages stay on this device).",
+        subcommands: [Send.self, List.self])
 
     struct Send: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a message (kept locally, not yet delivered).")
@@ -128,7 +129,8 @@ struct Chat: AsyncParsableCommand {
 }
 
 struct Notifications: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reminders scheduled from the last sync (24 h and 1 h before each appointment) and the unread badge.")
+    static let configuration = CommandConfiguration(
+        abstract: "Reminders scheduled from the last sync (24 h and 1 h before each appointment) and the unread badge.")
     @Flag(help: "Mark fired reminders read (clears the badge).") var markRead = false
 
     func run() async throws {

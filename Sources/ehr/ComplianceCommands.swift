@@ -19,42 +19,46 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await withServices(label: "ehr.audit") { services in
-            let checkpoints = try checkpoint.map { text in
-                do { return try AuditCheckpoint(encoded: text) } catch { throw ValidationError("not a checkpoint: \(text.prefix(20))…") }
-            }
-            let practices = try await selectedPractices(services, tenant)
-            var broken = false
-            for practice in practices {
-                let given = checkpoints.first { $0.tenantID == practice.id.uuidString.lowercased() }
-                let report = try await services.verifyAudit(of: practice, checkpoint: given)
-                let against = given.map { " (against checkpoint of \($0.count) events)" } ?? ""
-                if report.isIntact {
-                    print("\(practice.slug): intact, \(report.eventCount) events\(against), head \(report.headHash.hexString.prefix(16))…")
-                } else {
-                    broken = true
-                    let what = report.firstBreak.map { b in "event \(b.sequence.map(String.init) ?? "-") (position \(b.index)): \(AuditBreakDescription.text(b.reason))" }
-                        ?? "the recorded chain head does not match the newest event (events removed or added at the end)"
-                    print("\(practice.slug): BROKEN after \(report.verifiedCount) sound events of \(report.eventCount)\(against): \(what)")
+                let checkpoints = try checkpoint.map { text in
+                    do { return try AuditCheckpoint(encoded: text) } catch { throw ValidationError("not a checkpoint: \(text.prefix(20))…") }
                 }
-            }
-            if broken { throw ExitCode(1) }
+                let practices = try await selectedPractices(services, tenant)
+                var broken = false
+                for practice in practices {
+                    let given = checkpoints.first { $0.tenantID == practice.id.uuidString.lowercased() }
+                    let report = try await services.verifyAudit(of: practice, checkpoint: given)
+                    let against = given.map { " (against checkpoint of \($0.count) events)" } ?? ""
+                    if report.isIntact {
+                        print("\(practice.slug): intact, \(report.eventCount) events\(against), head \(report.headHash.hexString.prefix(16))…")
+                    } else {
+                        broken = true
+                        let what =
+                            report.firstBreak.map { b in
+                                "event \(b.sequence.map(String.init) ?? "-") (position \(b.index)): \(AuditBreakDescription.text(b.reason))"
+                            }
+                            ?? "the recorded chain head does not match the newest event (events removed or added at the end)"
+                        print("\(practice.slug): BROKEN after \(report.verifiedCount) sound events of \(report.eventCount)\(against): \(what)")
+                    }
+                }
+                if broken { throw ExitCode(1) }
             }
         }
     }
 
     struct Checkpoint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a signed head (practice, count, head hash, time) per practice. Keep it outside the database (a ticket, a WORM bucket, a printout).")
+            abstract: "Print a signed head (practice, count, head hash, time) per practice. Keep it outside the database (a ticket, a WORM bucket, a printout)."
+        )
 
         @Option(help: "Only this practice (slug); default: every practice.") var tenant: String?
 
         func run() async throws {
             try await withServices(label: "ehr.audit") { services in
-            let practices = try await selectedPractices(services, tenant)
-            for practice in practices {
-                let checkpoint = try await services.auditCheckpoint(of: practice)
-                print("\(practice.slug) \(checkpoint.count) events: \(checkpoint.encoded())")
-            }
+                let practices = try await selectedPractices(services, tenant)
+                for practice in practices {
+                    let checkpoint = try await services.auditCheckpoint(of: practice)
+                    print("\(practice.slug) \(checkpoint.count) events: \(checkpoint.encoded())")
+                }
             }
         }
     }
@@ -71,10 +75,10 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await withServices(label: "ehr.keys") { services in
-            let practice = try await services.practice(slug: tenant)
-            print("Rotating the data key of '\(practice.slug)'; the service keeps serving (old rows decrypt until moved)…")
-            let (version, rows) = try await services.rotateKeys(of: practice)
-            print("Done: data key version \(version) is current; \(rows) rows re-encrypted.")
+                let practice = try await services.practice(slug: tenant)
+                print("Rotating the data key of '\(practice.slug)'; the service keeps serving (old rows decrypt until moved)…")
+                let (version, rows) = try await services.rotateKeys(of: practice)
+                print("Done: data key version \(version) is current; \(rows) rows re-encrypted.")
             }
         }
     }
@@ -90,22 +94,23 @@ extension TenantCommand {
 
         func run() async throws {
             try await withServices(label: "ehr.tenant") { services in
-            let practice = try await services.practice(slug: tenant)
-            print("""
-                This destroys every encryption key of '\(practice.slug)' (\(practice.name)).
-                All of its patients' names, contact details, notes and addenda become unreadable FOR GOOD;
-                nobody, including you, can recover them. Backups taken before now still hold the wrapped keys:
-                they stay readable with the master key until they expire (see docs/security.md).
-                """)
-            if !yes {
-                print("Type the practice slug to confirm: ", terminator: "")
-                guard readLine()?.trimmingCharacters(in: .whitespaces) == practice.slug else {
-                    print("Not confirmed; nothing changed.")
-                    throw ExitCode(1)
+                let practice = try await services.practice(slug: tenant)
+                print(
+                    """
+                    This destroys every encryption key of '\(practice.slug)' (\(practice.name)).
+                    All of its patients' names, contact details, notes and addenda become unreadable FOR GOOD;
+                    nobody, including you, can recover them. Backups taken before now still hold the wrapped keys:
+                    they stay readable with the master key until they expire (see docs/security.md).
+                    """)
+                if !yes {
+                    print("Type the practice slug to confirm: ", terminator: "")
+                    guard readLine()?.trimmingCharacters(in: .whitespaces) == practice.slug else {
+                        print("Not confirmed; nothing changed.")
+                        throw ExitCode(1)
+                    }
                 }
-            }
-            try await services.shredPractice(practice)
-            print("Shredded: the keys of '\(practice.slug)' are destroyed; its data can no longer be read.")
+                try await services.shredPractice(practice)
+                print("Shredded: the keys of '\(practice.slug)' are destroyed; its data can no longer be read.")
             }
         }
     }

@@ -74,7 +74,8 @@ struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage practices.", subcommands: [Create.self, Shred.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a practice and its first admin. The password comes from EHR_ADMIN_PASSWORD or a prompt.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a practice and its first admin. The password comes from EHR_ADMIN_PASSWORD or a prompt.")
 
         @Option(help: "Unique short name used at sign-in (a-z, 0-9, -).") var slug: String
         @Option(help: "Display name of the practice.") var name: String

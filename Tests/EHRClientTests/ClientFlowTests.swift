@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import EHRClient
 
 /// The client core against the real server (in this process, demo practice seeded): the flows the mobile
@@ -18,20 +19,29 @@ struct ClientFlowTests {
             signIn.password = Self.password
             #expect(signIn.canSubmit)
             await signIn.signIn()
-            guard case .signedIn(let info) = signIn.state else { Issue.record("not signed in: \(signIn.state)"); return }
+            guard case .signedIn(let info) = signIn.state else {
+                Issue.record("not signed in: \(signIn.state)")
+                return
+            }
             #expect(info.role == "client" && info.patientID != nil && signIn.password.isEmpty)
 
             let services = try await client.userServices()
             let list = AppointmentListViewModel(store: services.appointments)
             await list.refresh()
-            guard case .loaded(let online) = list.state else { Issue.record("not loaded: \(list.state)"); return }
+            guard case .loaded(let online) = list.state else {
+                Issue.record("not loaded: \(list.state)")
+                return
+            }
             #expect(!online.appointments.isEmpty && online.lastSync != nil && !online.isOffline)
             #expect(online.appointments.allSatisfy { $0.patientId == info.patientID })
 
             // The server goes away: the same list comes from the cache, with its sync time.
             await server.stop()
             await list.refresh()
-            guard case .offline(let cached) = list.state else { Issue.record("not offline: \(list.state)"); return }
+            guard case .offline(let cached) = list.state else {
+                Issue.record("not offline: \(list.state)")
+                return
+            }
             #expect(cached.isOffline && cached.appointments.map(\.id) == online.appointments.map(\.id))
             #expect(zip(cached.appointments, online.appointments).allSatisfy { abs($0.startsAt.timeIntervalSince($1.startsAt)) < 0.001 })
             #expect(abs(cached.lastSync!.timeIntervalSince(online.lastSync!)) < 0.001)
@@ -40,7 +50,10 @@ struct ClientFlowTests {
             // It comes back: the network-returned hook syncs again.
             try await server.start()
             await list.networkBecameAvailable()
-            guard case .loaded(let again) = list.state else { Issue.record("not reloaded: \(list.state)"); return }
+            guard case .loaded(let again) = list.state else {
+                Issue.record("not reloaded: \(list.state)")
+                return
+            }
             #expect(again.appointments == online.appointments && again.lastSync! > online.lastSync! && !again.isOffline)
         }
     }
@@ -55,7 +68,8 @@ struct ClientFlowTests {
                 #expect(snapshot.appointments.allSatisfy { $0.patientId == info.patientID }, "\(email)")
                 lists[email] = snapshot.appointments
             }
-            let john = Set(lists["john.doe@demo.test"]!.map(\.id)), bob = Set(lists["bob.wilson@demo.test"]!.map(\.id))
+            let john = Set(lists["john.doe@demo.test"]!.map(\.id))
+            let bob = Set(lists["bob.wilson@demo.test"]!.map(\.id))
             #expect(!john.isEmpty && !bob.isEmpty && john.isDisjoint(with: bob))
         }
     }
@@ -76,7 +90,10 @@ struct ClientFlowTests {
                 try await client.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: Self.password)
                 Issue.record("a locked account signed in")
             } catch let error as ClientError {
-                guard case .locked(let seconds) = error else { Issue.record("expected locked, got \(error)"); return }
+                guard case .locked(let seconds) = error else {
+                    Issue.record("expected locked, got \(error)")
+                    return
+                }
                 #expect((seconds ?? 0) > 0)
             }
             // No server at all is "offline", not a crash or a generic failure.

@@ -1,23 +1,26 @@
 import Foundation
 import Testing
+
 @testable import EHRClient
 
 /// Pure pieces of the client core.
 struct ClientUnitTests {
     static func appointment(_ id: String, startsIn hours: Double, status: String = "scheduled", from now: Date) -> UpcomingAppointment {
-        var a = UpcomingAppointment(id: id, startsAt: now.addingTimeInterval(hours * 3600), endsAt: now.addingTimeInterval(hours * 3600 + 3000),
-                                    timeZone: "America/New_York", status: status, kind: "televisit", therapistId: "t", patientId: "p", reason: "private")
+        var a = UpcomingAppointment(
+            id: id, startsAt: now.addingTimeInterval(hours * 3600), endsAt: now.addingTimeInterval(hours * 3600 + 3000),
+            timeZone: "America/New_York", status: status, kind: "televisit", therapistId: "t", patientId: "p", reason: "private")
         a.status = status
         return a
     }
 
     @Test func remindersAre24And1HoursBeforeFutureStartsOnly() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let reminders = ReminderPlanner.reminders(for: [
-            Self.appointment("far", startsIn: 72, from: now),
-            Self.appointment("soon", startsIn: 5, from: now),
-            Self.appointment("cancelled", startsIn: 30, status: "cancelled", from: now),
-        ], now: now)
+        let reminders = ReminderPlanner.reminders(
+            for: [
+                Self.appointment("far", startsIn: 72, from: now),
+                Self.appointment("soon", startsIn: 5, from: now),
+                Self.appointment("cancelled", startsIn: 30, status: "cancelled", from: now),
+            ], now: now)
         #expect(reminders.map(\.id) == ["soon-1h", "far-24h", "far-1h"])
         #expect(reminders.first?.fireAt == now.addingTimeInterval(4 * 3600))
         #expect(reminders.allSatisfy { !$0.body.contains("private") && !$0.read })
@@ -68,7 +71,7 @@ struct ClientUnitTests {
     @Test func defaultHomeFollowsTheEnvironment() {
         #expect(MentalSpaceClient.defaultHome(environment: ["EHR_CLIENT_HOME": "/tmp/x"]).path == "/tmp/x")
         #if os(Linux)
-        #expect(MentalSpaceClient.defaultHome(environment: ["XDG_CONFIG_HOME": "/cfg"]).path == "/cfg/mentalspace-ehr")
+            #expect(MentalSpaceClient.defaultHome(environment: ["XDG_CONFIG_HOME": "/cfg"]).path == "/cfg/mentalspace-ehr")
         #endif
     }
 }

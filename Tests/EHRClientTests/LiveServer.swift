@@ -1,8 +1,9 @@
 import EHRServer
 import Foundation
 import Logging
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The real server, in this process, on a free port, over a SQLite database in a scratch folder with the

@@ -1,7 +1,6 @@
+import EHRDomain
 import Foundation
 import Testing
-
-import EHRDomain
 
 /// One AccessPolicy question about one record situation.
 enum Check: Sendable {
@@ -126,7 +125,10 @@ struct AccessPolicyTests {
 
             // Appointments
             (.viewAppointment(W.appointment(), W.patient), "with the assigned therapist", [.admin, .therapist, .client]),
-            (.viewAppointment(coveringAppointment, W.patient), "covering therapist, patient assigned to another", [.admin, .therapist, .otherTherapist, .client]),
+            (
+                .viewAppointment(coveringAppointment, W.patient), "covering therapist, patient assigned to another",
+                [.admin, .therapist, .otherTherapist, .client]
+            ),
             (.createAppointment(W.patient, therapistID: W.therapist), "assigned patient with the assigned therapist", [.admin, .therapist]),
             (.createAppointment(W.patient, therapistID: W.otherTherapist), "assigned patient booked with a colleague", [.admin]),
             (.createAppointment(W.otherPatient, therapistID: W.therapist), "unassigned patient booked with the caller", [.admin]),
@@ -139,7 +141,10 @@ struct AccessPolicyTests {
             (.seeNote(W.note(.draft), W.patient), "draft", [.admin, .therapist]),
             (.seeNote(W.note(.signed), W.patient), "signed", [.admin, .therapist, .client]),
             (.seeNote(W.note(.voided), W.patient), "voided", [.admin, .therapist]),
-            (.seeNote(W.note(.signed, by: W.otherTherapist, about: W.otherPatient), W.otherPatient), "signed, another patient", [.admin, .otherTherapist, .otherClient]),
+            (
+                .seeNote(W.note(.signed, by: W.otherTherapist, about: W.otherPatient), W.otherPatient), "signed, another patient",
+                [.admin, .otherTherapist, .otherClient]
+            ),
             (.seeNote(formerTherapistsSigned, W.patient), "signed by the former therapist", [.admin, .therapist, .client]),
             (.createNote(W.patient), "patient assigned to the therapist", [.therapist]),
             (.createNote(W.otherPatient), "patient assigned to a colleague", [.otherTherapist]),
@@ -278,15 +283,23 @@ struct AccessPolicyTests {
     }
 
     static func tenant(of scope: ProviderScope) -> UUID {
-        switch scope { case .tenant(let t), .assignedToPortalUser(let t, _): t }
+        switch scope {
+        case .tenant(let t), .assignedToPortalUser(let t, _): t
+        }
     }
     static func tenant(of scope: PatientScope) -> UUID {
-        switch scope { case .tenant(let t), .assignedTo(let t, _), .portalUser(let t, _): t }
+        switch scope {
+        case .tenant(let t), .assignedTo(let t, _), .portalUser(let t, _): t
+        }
     }
     static func tenant(of scope: AppointmentScope) -> UUID {
-        switch scope { case .tenant(let t), .therapist(let t, _), .portalUser(let t, _): t }
+        switch scope {
+        case .tenant(let t), .therapist(let t, _), .portalUser(let t, _): t
+        }
     }
     static func tenant(of scope: NoteScope) -> UUID {
-        switch scope { case .tenantMetadata(let t), .assignedTo(let t, _), .portalUserSigned(let t, _): t }
+        switch scope {
+        case .tenantMetadata(let t), .assignedTo(let t, _), .portalUserSigned(let t, _): t
+        }
     }
 }

@@ -1,7 +1,6 @@
+import EHRDomain
 import Foundation
 import Testing
-
-import EHRDomain
 
 @Suite("AppointmentRules")
 struct AppointmentRulesTests {
@@ -88,7 +87,9 @@ struct AppointmentWorkflowTests {
         #expect(AppointmentWorkflow.canTransition(from: status, to: status))
     }
 
-    @Test("every status pair follows the table: allowed if listed or unchanged, denied otherwise", arguments: AppointmentStatus.allCases, AppointmentStatus.allCases)
+    @Test(
+        "every status pair follows the table: allowed if listed or unchanged, denied otherwise", arguments: AppointmentStatus.allCases,
+        AppointmentStatus.allCases)
     func fullMatrix(_ from: AppointmentStatus, _ to: AppointmentStatus) {
         let expected = from == to || Self.allowed.contains([from, to])
         #expect(AppointmentWorkflow.canTransition(from: from, to: to) == expected)

@@ -1,7 +1,6 @@
+import EHRDomain
 import Foundation
 import Testing
-
-import EHRDomain
 
 /// Rules the domain code currently breaks. These tests state the intended behaviour and FAIL
 /// until the domain is fixed; `swift test --skip DomainBugTests` runs everything else.

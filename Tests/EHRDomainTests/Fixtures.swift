@@ -1,7 +1,6 @@
+import EHRDomain
 import Foundation
 import Testing
-
-import EHRDomain
 
 /// One practice (tenant `A`) with two therapists, two patients and their portal clients,
 /// plus a second practice (tenant `B`) whose people must never reach tenant A's records.

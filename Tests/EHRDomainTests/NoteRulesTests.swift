@@ -1,7 +1,6 @@
+import EHRDomain
 import Foundation
 import Testing
-
-import EHRDomain
 
 @Suite("NoteRules: sections")
 struct NoteSectionTests {
@@ -109,7 +108,8 @@ struct NoteHashTests {
 
     /// Every part of the note the signer attests to.
     enum Change: String, CaseIterable, Sendable {
-        case sectionText, sectionAdded, emptySectionAdded, sectionRemoved, sectionRenamed, type, noteID, tenant, patient, author, appointment, appointmentRemoved
+        case sectionText, sectionAdded, emptySectionAdded, sectionRemoved, sectionRenamed, type, noteID, tenant, patient, author, appointment,
+            appointmentRemoved
 
         func apply(to n: inout ClinicalNote) {
             switch self {
@@ -182,7 +182,9 @@ struct AddendumHashTests {
     static let author = UUID()
     static let signedAt = Date(timeIntervalSince1970: 1_760_000_000.5)
 
-    static func hash(noteHash: String = noteHash, id: UUID = addendumID, author: UUID = author, text: String = "Correction: dose is 20mg.", at: Date = signedAt) -> String {
+    static func hash(noteHash: String = noteHash, id: UUID = addendumID, author: UUID = author, text: String = "Correction: dose is 20mg.", at: Date = signedAt)
+        -> String
+    {
         NoteRules.addendumHash(noteHash: noteHash, addendumID: id, authorID: author, text: text, signedAt: at)
     }
 

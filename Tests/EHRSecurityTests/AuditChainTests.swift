@@ -47,18 +47,27 @@ struct AuditChainTests {
     @Test func canonicalEncodingIsInjective() {
         var a = Fixture.draft(1)
         var b = a
-        a.actorID = "ab"; a.actorRole = "c"
-        b.actorID = "a"; b.actorRole = "bc"
+        a.actorID = "ab"
+        a.actorRole = "c"
+        b.actorID = "a"
+        b.actorRole = "bc"
         #expect(a.canonicalEncoding() != b.canonicalEncoding())
-        var c = Fixture.draft(1), d = c
-        c.patientID = nil; d.patientID = ""
+        var c = Fixture.draft(1)
+        var d = c
+        c.patientID = nil
+        d.patientID = ""
         #expect(c.canonicalEncoding() != d.canonicalEncoding())
-        var e = Fixture.draft(1), f = e
-        e.changedFields = ["a,b"]; f.changedFields = ["a", "b"]
+        var e = Fixture.draft(1)
+        var f = e
+        e.changedFields = ["a,b"]
+        f.changedFields = ["a", "b"]
         #expect(e.canonicalEncoding() != f.canonicalEncoding())
-        var g = Fixture.draft(1), h = g
-        g.resourceID = nil; g.patientID = "x"
-        h.resourceID = "x"; h.patientID = nil
+        var g = Fixture.draft(1)
+        var h = g
+        g.resourceID = nil
+        g.patientID = "x"
+        h.resourceID = "x"
+        h.patientID = nil
         #expect(g.canonicalEncoding() != h.canonicalEncoding())
     }
 
@@ -80,8 +89,9 @@ struct AuditChainTests {
         let chain = Fixture.chain(count: 10, key: key)
         let cp = AuditCheckpoint.make(tenantID: "t-acme", records: chain, timeMillis: 5, key: key)
         // Attacker lowers the count to hide a truncation but cannot re-sign.
-        let lowered = AuditCheckpoint(tenantID: cp.tenantID, count: 5, headHash: chain[4].hash,
-                                      timeMillis: cp.timeMillis, signature: cp.signature)
+        let lowered = AuditCheckpoint(
+            tenantID: cp.tenantID, count: 5, headHash: chain[4].hash,
+            timeMillis: cp.timeMillis, signature: cp.signature)
         let v = AuditChain.verify(records: Array(chain.prefix(5)), key: key, checkpoint: lowered)
         #expect(v.firstBreak?.reason == .invalidCheckpoint)
     }

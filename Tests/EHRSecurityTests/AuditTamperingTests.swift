@@ -71,9 +71,10 @@ struct AuditTamperingTests {
             case .insertForged:
                 let p = Int.random(in: 0...n, using: &rng)
                 var forged = Fixture.draft(10_000 + trial)
-                forged = AuditChain.seal(forged, previousSequence: UInt64(p),
-                                         previousHash: p == 0 ? AuditChain.genesisHash : records[p - 1].hash,
-                                         key: attackerKey)
+                forged = AuditChain.seal(
+                    forged, previousSequence: UInt64(p),
+                    previousHash: p == 0 ? AuditChain.genesisHash : records[p - 1].hash,
+                    key: attackerKey)
                 forged.sequence = UInt64(p + 1)
                 forged.hash = forged.computedHash()
                 forged.mac = AuditChain.mac(hash: forged.hash, key: attackerKey)
@@ -111,8 +112,9 @@ struct AuditTamperingTests {
                 // Without any checkpoint: attacker cuts the tail and appends look-alike records to hide the cut.
                 let keep = Int.random(in: 0..<n, using: &rng)
                 records.removeLast(n - keep)
-                let fakes = AuditChain.sealBatch((0..<Int.random(in: 1...5, using: &rng)).map { Fixture.draft(20_000 + $0) },
-                                                 after: records.last, key: attackerKey)
+                let fakes = AuditChain.sealBatch(
+                    (0..<Int.random(in: 1...5, using: &rng)).map { Fixture.draft(20_000 + $0) },
+                    after: records.last, key: attackerKey)
                 records += fakes
                 expectedIndex = keep
             case .keyHolderRewriteBehindCheckpoint:
@@ -120,8 +122,9 @@ struct AuditTamperingTests {
                 let i = Int.random(in: 0..<n, using: &rng)
                 var d = records[i]
                 Self.edit(&d, field: Int.random(in: 2...13, using: &rng), rng: &rng)
-                let resealed = AuditChain.sealBatch(Array(records[i...]) .enumerated().map { $0.offset == 0 ? d : $0.element },
-                                                    after: i == 0 ? nil : records[i - 1], key: key)
+                let resealed = AuditChain.sealBatch(
+                    Array(records[i...]).enumerated().map { $0.offset == 0 ? d : $0.element },
+                    after: i == 0 ? nil : records[i - 1], key: key)
                 records.replaceSubrange(i..., with: resealed)
                 checkpoint = head
             }

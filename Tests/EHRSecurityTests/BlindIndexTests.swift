@@ -49,7 +49,8 @@ struct BlindIndexTests {
     @Test func compositeIsInjective() {
         let idx = BlindIndex(tenantID: "t1", tenantIndexKey: key)
         #expect(idx.index(components: ["ab", "c"], column: "name_dob") != idx.index(components: ["a", "bc"], column: "name_dob"))
-        #expect(idx.index(components: ["doe", "1980-01-02"], column: "name_dob")
-            == idx.index(components: ["doe", "1980-01-02"], column: "name_dob"))
+        #expect(
+            idx.index(components: ["doe", "1980-01-02"], column: "name_dob")
+                == idx.index(components: ["doe", "1980-01-02"], column: "name_dob"))
     }
 }

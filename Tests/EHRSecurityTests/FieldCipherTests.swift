@@ -61,8 +61,10 @@ struct FieldCipherTests {
         }
     }
 
-    @Test(arguments: ["Jane Doe", "ehr1:", "ehr1:!!!", "ehr1:" + Data(repeating: 1, count: 20).base64EncodedString(),
-                      "ehr1:" + (Data([2, 0, 0, 0, 1]) + Data(repeating: 0, count: 40)).base64EncodedString()])
+    @Test(arguments: [
+        "Jane Doe", "ehr1:", "ehr1:!!!", "ehr1:" + Data(repeating: 1, count: 20).base64EncodedString(),
+        "ehr1:" + (Data([2, 0, 0, 0, 1]) + Data(repeating: 0, count: 40)).base64EncodedString(),
+    ])
     func malformedInput(stored: String) {
         #expect(throws: FieldCipherError.malformed) { try cipher.decrypt(stored, context: Fixture.context()) }
     }

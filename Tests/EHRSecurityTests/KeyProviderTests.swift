@@ -34,8 +34,10 @@ struct KeyProviderTests {
         }
     }
 
-    @Test(arguments: ["", "not base64!", Data(repeating: 1, count: 16).base64EncodedString(),
-                      Data(repeating: 1, count: 33).base64EncodedString()])
+    @Test(arguments: [
+        "", "not base64!", Data(repeating: 1, count: 16).base64EncodedString(),
+        Data(repeating: 1, count: 33).base64EncodedString(),
+    ])
     func invalidMasterKeyRejected(text: String) {
         #expect(throws: KeyProviderError.invalidMasterKey) { try LocalKeyProvider(base64: text) }
     }

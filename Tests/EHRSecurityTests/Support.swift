@@ -16,8 +16,10 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 enum Fixture {
-    static func context(tenant: String = "t-acme", table: String = "patients", column: String = "last_name",
-                        row: String = "row-1") -> FieldContext {
+    static func context(
+        tenant: String = "t-acme", table: String = "patients", column: String = "last_name",
+        row: String = "row-1"
+    ) -> FieldContext {
         FieldContext(tenantID: tenant, table: table, column: column, rowID: row)
     }
 

@@ -16,7 +16,8 @@ import Testing
     @Test(arguments: TestBackend.all)
     func listIsScopedPerRole(_ backend: TestBackend) async throws {
         try await inWorld(backend) { world in
-            let johnAppt = demo.johnAppointment.idText, bobAppt = demo.bobAppointment.idText
+            let johnAppt = demo.johnAppointment.idText
+            let bobAppt = demo.bobAppointment.idText
 
             let admin = try await world.call(.get, path, as: .admin)
             #expect(admin.status == .ok)
@@ -254,30 +255,40 @@ import Testing
             #expect(smithJane.status == .created)
 
             // Dr. Smith with a patient who is not his.
-            expectProblem(try await book(world, as: .smith, patient: demo.bob, therapist: demo.smith, start: slot(day: 14, hour: 15)), 404,
-                          "Smith booking Bob")
+            expectProblem(
+                try await book(world, as: .smith, patient: demo.bob, therapist: demo.smith, start: slot(day: 14, hour: 15)), 404,
+                "Smith booking Bob")
             // Dr. Smith booking Dr. Johnson (for his own patient or not).
-            expectProblem(try await book(world, as: .smith, patient: demo.john, therapist: demo.johnson, start: slot(day: 14, hour: 16)), 404,
-                          "Smith booking Dr. Johnson for John")
-            expectProblem(try await book(world, as: .smith, patient: demo.bob, therapist: demo.johnson, start: slot(day: 14, hour: 17)), 404,
-                          "Smith booking Dr. Johnson for Bob")
+            expectProblem(
+                try await book(world, as: .smith, patient: demo.john, therapist: demo.johnson, start: slot(day: 14, hour: 16)), 404,
+                "Smith booking Dr. Johnson for John")
+            expectProblem(
+                try await book(world, as: .smith, patient: demo.bob, therapist: demo.johnson, start: slot(day: 14, hour: 17)), 404,
+                "Smith booking Dr. Johnson for Bob")
             // Dr. Johnson with Dr. Smith's patient.
-            expectProblem(try await book(world, as: .johnson, patient: demo.john, therapist: demo.johnson, start: slot(day: 14, hour: 18)), 404,
-                          "Johnson booking John")
+            expectProblem(
+                try await book(world, as: .johnson, patient: demo.john, therapist: demo.johnson, start: slot(day: 14, hour: 18)), 404,
+                "Johnson booking John")
             // Clients may not book at all.
-            expectProblem(try await book(world, as: .john, patient: demo.john, therapist: demo.smith, start: slot(day: 15, hour: 9)), 404,
-                          "client John booking himself")
-            expectProblem(try await book(world, as: .bob, patient: demo.bob, therapist: demo.johnson, start: slot(day: 15, hour: 10)), 404,
-                          "client Bob booking himself")
-            expectProblem(try await book(world, as: .jane, patient: demo.jane, therapist: demo.smith, start: slot(day: 15, hour: 10)), 404,
-                          "client Jane booking herself")
+            expectProblem(
+                try await book(world, as: .john, patient: demo.john, therapist: demo.smith, start: slot(day: 15, hour: 9)), 404,
+                "client John booking himself")
+            expectProblem(
+                try await book(world, as: .bob, patient: demo.bob, therapist: demo.johnson, start: slot(day: 15, hour: 10)), 404,
+                "client Bob booking himself")
+            expectProblem(
+                try await book(world, as: .jane, patient: demo.jane, therapist: demo.smith, start: slot(day: 15, hour: 10)), 404,
+                "client Jane booking herself")
             // Unknown patient, and another practice's patient.
-            expectProblem(try await book(world, as: .admin, patient: UUID(), therapist: demo.smith, start: slot(day: 15, hour: 11)), 404,
-                          "unknown patient")
-            expectProblem(try await book(world, as: .admin, patient: other.john, therapist: demo.smith, start: slot(day: 15, hour: 12)), 404,
-                          "other practice's patient")
-            expectProblem(try await book(world, as: .admin, in: other, patient: demo.john, therapist: other.smith, start: slot(day: 15, hour: 13)),
-                          404, "other practice's admin booking a demo patient")
+            expectProblem(
+                try await book(world, as: .admin, patient: UUID(), therapist: demo.smith, start: slot(day: 15, hour: 11)), 404,
+                "unknown patient")
+            expectProblem(
+                try await book(world, as: .admin, patient: other.john, therapist: demo.smith, start: slot(day: 15, hour: 12)), 404,
+                "other practice's patient")
+            expectProblem(
+                try await book(world, as: .admin, in: other, patient: demo.john, therapist: other.smith, start: slot(day: 15, hour: 13)),
+                404, "other practice's admin booking a demo patient")
             // Unknown therapist / another practice's therapist: never booked.
             for therapist in [UUID(), other.smith, demo.admin] {
                 let r = try await book(world, as: .admin, patient: demo.john, therapist: therapist, start: slot(day: 15, hour: 14))
@@ -350,8 +361,10 @@ import Testing
             let existing = try await bookOK(world, patient: demo.john, therapist: demo.smith, start: start)
 
             // Same slot, partial overlaps, containment, enclosing: all 409 naming the existing appointment.
-            let overlapping: [(Date, Int)] = [(start, 50), (start.addingTimeInterval(30 * 60), 50), (start.addingTimeInterval(-30 * 60), 50),
-                                              (start.addingTimeInterval(10 * 60), 10), (start.addingTimeInterval(-60 * 60), 180)]
+            let overlapping: [(Date, Int)] = [
+                (start, 50), (start.addingTimeInterval(30 * 60), 50), (start.addingTimeInterval(-30 * 60), 50),
+                (start.addingTimeInterval(10 * 60), 10), (start.addingTimeInterval(-60 * 60), 180),
+            ]
             for (s, minutes) in overlapping {
                 for account in [TestWorld.Account.admin, .smith] {
                     let r = try await book(world, as: account, patient: demo.jane, therapist: demo.smith, start: s, minutes: minutes)
@@ -394,9 +407,14 @@ import Testing
 
             // A cancelled appointment cannot be revived into the now-taken slot, nor rescheduled.
             expectProblem(try await world.call(.patch, "\(path)/\(first)", as: .admin, json: ["status": "scheduled"]), 409, "revive cancelled")
-            expectProblem(try await world.call(.patch, "\(path)/\(first)", as: .admin, json: ["startsAt": iso(start.addingTimeInterval(86_400)),
-                                                                                             "endsAt": iso(start.addingTimeInterval(86_400 + 3000))]),
-                          409, "reschedule cancelled")
+            expectProblem(
+                try await world.call(
+                    .patch, "\(path)/\(first)", as: .admin,
+                    json: [
+                        "startsAt": iso(start.addingTimeInterval(86_400)),
+                        "endsAt": iso(start.addingTimeInterval(86_400 + 3000)),
+                    ]),
+                409, "reschedule cancelled")
             #expect(try await world.call(.get, "\(path)/\(againID)", as: .admin).json["status"] as? String == "scheduled")
         }
     }
@@ -467,10 +485,12 @@ import Testing
             // Dr. Smith can SEE an appointment of his patient with Dr. Johnson, but only its own therapist changes it.
             let cross = try await bookOK(world, patient: demo.john, therapist: demo.johnson, start: slot(day: 22, hour: 9))
             #expect(try await world.call(.get, "\(path)/\(cross)", as: .smith).status == .ok)
-            expectProblem(try await world.call(.patch, "\(path)/\(cross)", as: .smith, json: ["status": "confirmed"]), 404,
-                          "assigned therapist PATCHing another therapist's appointment")
-            expectProblem(try await world.call(.delete, "\(path)/\(cross)", as: .smith, json: ["reason": "r"]), 404,
-                          "assigned therapist cancelling another therapist's appointment")
+            expectProblem(
+                try await world.call(.patch, "\(path)/\(cross)", as: .smith, json: ["status": "confirmed"]), 404,
+                "assigned therapist PATCHing another therapist's appointment")
+            expectProblem(
+                try await world.call(.delete, "\(path)/\(cross)", as: .smith, json: ["reason": "r"]), 404,
+                "assigned therapist cancelling another therapist's appointment")
             #expect(try await world.call(.patch, "\(path)/\(cross)", as: .johnson, json: ["status": "confirmed"]).status == .ok)
         }
     }
@@ -514,8 +534,9 @@ import Testing
             let b = try await bookOK(world, patient: demo.jane, therapist: demo.smith, start: start.addingTimeInterval(2 * 3600))
 
             // Into b's time: 409 naming b.
-            let clash = try await world.call(.patch, "\(path)/\(a)", as: .smith,
-                                             json: ["startsAt": iso(start.addingTimeInterval(2 * 3600 + 600)), "endsAt": iso(start.addingTimeInterval(3 * 3600))])
+            let clash = try await world.call(
+                .patch, "\(path)/\(a)", as: .smith,
+                json: ["startsAt": iso(start.addingTimeInterval(2 * 3600 + 600)), "endsAt": iso(start.addingTimeInterval(3 * 3600))])
             expectProblem(clash, 409, "reschedule into a conflict")
             #expect(clash.json["conflictingAppointmentId"] as? String == b)
             // Only moving the end so it overlaps b.
@@ -531,15 +552,17 @@ import Testing
             #expect(try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["reason": "same slot"]).status == .ok)
             #expect(try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["endsAt": iso(start.addingTimeInterval(60 * 60))]).status == .ok)
             // Back-to-back with b is fine.
-            let adjacent = try await world.call(.patch, "\(path)/\(a)", as: .smith,
-                                                json: ["startsAt": iso(start.addingTimeInterval(3600)), "endsAt": iso(start.addingTimeInterval(2 * 3600))])
+            let adjacent = try await world.call(
+                .patch, "\(path)/\(a)", as: .smith,
+                json: ["startsAt": iso(start.addingTimeInterval(3600)), "endsAt": iso(start.addingTimeInterval(2 * 3600))])
             #expect(adjacent.status == .ok)
             #expect(date(adjacent.json["startsAt"]) == start.addingTimeInterval(3600))
 
             // Validation on PATCH: end before start, too long, bad zone.
             expectProblem(try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["endsAt": iso(start)]), 422, field: "endsAt", "end before start")
-            expectProblem(try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["endsAt": iso(start.addingTimeInterval(3600 + 9 * 3600))]),
-                          422, field: "endsAt", "9 hours")
+            expectProblem(
+                try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["endsAt": iso(start.addingTimeInterval(3600 + 9 * 3600))]),
+                422, field: "endsAt", "9 hours")
             expectProblem(try await world.call(.patch, "\(path)/\(a)", as: .smith, json: ["timeZone": "Europe/Atlantis"]), 422, field: "timeZone", "bad zone")
 
             // The freed original slot can be booked by someone else.
@@ -561,8 +584,10 @@ import Testing
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
                 for i in 0..<10 {
                     group.addTask {
-                        let body: [String: Any] = ["patientId": patients[i % 2], "therapistId": therapist, "startsAt": startText,
-                                                   "endsAt": endText, "timeZone": "America/New_York", "kind": "televisit"]
+                        let body: [String: Any] = [
+                            "patientId": patients[i % 2], "therapistId": therapist, "startsAt": startText,
+                            "endsAt": endText, "timeZone": "America/New_York", "kind": "televisit",
+                        ]
                         return try await world.call(.post, path, token: token, json: body)
                     }
                 }
@@ -610,15 +635,18 @@ import Testing
         try await inWorld(backend) { world in
             let one = "\(path)/\(demo.johnAppointment.idText)"
             let start = slot(day: 50, hour: 9)
-            let validBody: [String: Any] = ["patientId": demo.john.idText, "therapistId": demo.smith.idText, "startsAt": iso(start),
-                                            "endsAt": iso(start.addingTimeInterval(3000)), "timeZone": "UTC", "kind": "televisit"]
+            let validBody: [String: Any] = [
+                "patientId": demo.john.idText, "therapistId": demo.smith.idText, "startsAt": iso(start),
+                "endsAt": iso(start.addingTimeInterval(3000)), "timeZone": "UTC", "kind": "televisit",
+            ]
             let calls: [(HTTPRequest.Method, String)] = [(.get, path), (.post, path), (.get, one), (.patch, one), (.delete, one)]
             for (method, p) in calls {
-                let body: Any? = switch method {
-                case .get: nil
-                case .post: validBody
-                default: ["reason": "x"]
-                }
+                let body: Any? =
+                    switch method {
+                    case .get: nil
+                    case .post: validBody
+                    default: ["reason": "x"]
+                    }
                 let r = try await world.call(method, p, json: body)
                 expectProblem(r, 401, "\(method) \(p) without a token")
                 let bad = try await world.call(method, p, token: "not.a.token", json: body)
@@ -680,16 +708,20 @@ import Testing
     }
 
     /// Books as admin and returns the new id (the test stops if booking fails).
-    private func bookOK(_ world: TestWorld, patient: UUID, therapist: UUID, start: Date, minutes: Int = 50,
-                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    private func bookOK(
+        _ world: TestWorld, patient: UUID, therapist: UUID, start: Date, minutes: Int = 50,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String {
         let reply = try await book(world, patient: patient, therapist: therapist, start: start, minutes: minutes)
         #expect(reply.status == .created, "booking failed: \(reply.status.code) \(reply.text)", sourceLocation: sourceLocation)
         return try #require(reply.json["id"] as? String, sourceLocation: sourceLocation)
     }
 
     /// Follows `nextCursor` to the end; checks page sizes, order and the final null cursor.
-    private func pageThrough(_ world: TestWorld, as account: TestWorld.Account, query: String, limit: Int,
-                             sourceLocation: SourceLocation = #_sourceLocation) async throws -> ([String], Int) {
+    private func pageThrough(
+        _ world: TestWorld, as account: TestWorld.Account, query: String, limit: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> ([String], Int) {
         var seen: [String] = []
         var starts: [Date] = []
         var cursor: String?

@@ -6,6 +6,7 @@ import HTTPTypes
 import NIOConcurrencyHelpers
 import SQLKit
 import Testing
+
 @testable import EHRServer
 
 /// Every audited operation, called once by every role: exactly one new event each, with the right actor,
@@ -43,8 +44,12 @@ struct AuditCompletenessTests {
             c(.get, "/appointments/\(missing)", exists: false),
             c(.patch, "/appointments/\(d.johnAppointment.wire)", ["reason": "Follow-up"], patient: d.john),
             c(.post, "/appointments/\(d.johnAppointment.wire)/startTelevisit", patient: d.john),
-            c(.post, "/appointments", ["patientId": d.john.wire, "therapistId": d.smith.wire, "startsAt": "2031-01-06T15:00:00Z",
-                                      "endsAt": "2031-01-06T16:00:00Z", "timeZone": "America/New_York", "kind": "televisit"]),
+            c(
+                .post, "/appointments",
+                [
+                    "patientId": d.john.wire, "therapistId": d.smith.wire, "startsAt": "2031-01-06T15:00:00Z",
+                    "endsAt": "2031-01-06T16:00:00Z", "timeZone": "America/New_York", "kind": "televisit",
+                ]),
             c(.get, "/notes"), c(.get, "/notes/\(d.johnSignedNote.wire)", patient: d.john), c(.get, "/notes/\(missing)", exists: false),
             c(.post, "/notes", ["patientId": d.john.wire, "type": "progress", "sections": ["narrative": "Session"]]),
             c(.patch, "/notes/\(d.bobDraftNote.wire)", ["sections": ["narrative": "Edited"]], patient: d.bob),
@@ -69,8 +74,10 @@ struct AuditCompletenessTests {
     }
 
     static func events(_ world: TestWorld, tenant: UUID = TestWorld.demo.tenantID) async throws -> [EventRow] {
-        try await world.services.database.sql.raw("SELECT seq, actor_id, action, outcome, patient_id, request_id FROM audit_events WHERE tenant_id = \(bind: tenant) ORDER BY seq")
-            .all(decoding: EventRow.self)
+        try await world.services.database.sql.raw(
+            "SELECT seq, actor_id, action, outcome, patient_id, request_id FROM audit_events WHERE tenant_id = \(bind: tenant) ORDER BY seq"
+        )
+        .all(decoding: EventRow.self)
     }
 
     @Test(arguments: TestBackend.all)
@@ -113,7 +120,9 @@ struct AuditCompletenessTests {
         let checked = outcomes.values.reduce(0, +)
         // Every outcome occurs, so none of the checks above is vacuous.
         #expect(outcomes["allowed", default: 0] > 0 && outcomes["denied", default: 0] > 0 && outcomes["not_found", default: 0] > 0)
-        print("audit completeness (\(backend.testDescription)): \(checked) calls (4 roles × \(Self.calls().count) operations), each exactly one event; outcomes \(outcomes.sorted { $0.key < $1.key })")
+        print(
+            "audit completeness (\(backend.testDescription)): \(checked) calls (4 roles × \(Self.calls().count) operations), each exactly one event; outcomes \(outcomes.sorted { $0.key < $1.key })"
+        )
     }
 
     @Test(arguments: TestBackend.all)
@@ -135,10 +144,11 @@ struct AuditCompletenessTests {
             #expect(try await world.call(.post, "/api/v1/auth/logout", json: ["refreshToken": refreshed.json["refreshToken"] as! String]).status == .noContent)
             let events = try await Self.events(world)
             let summary = events.map { "\($0.action) \($0.outcome) \($0.actor_id == demo.smith.wire ? "smith" : $0.actor_id)" }
-            #expect(summary == [
-                "auth.login allowed smith", "auth.login denied smith", "auth.login denied anonymous",
-                "auth.refresh allowed smith", "auth.refresh denied smith", "auth.logout allowed smith",
-            ])
+            #expect(
+                summary == [
+                    "auth.login allowed smith", "auth.login denied smith", "auth.login denied anonymous",
+                    "auth.refresh allowed smith", "auth.refresh denied smith", "auth.logout allowed smith",
+                ])
             // An unknown practice has no chain to hold the event, and nothing leaks into another practice's chain.
             #expect(try await Self.events(world, tenant: TestWorld.other.tenantID).isEmpty)
             // No event holds a token or password.
@@ -154,9 +164,11 @@ struct AuditCompletenessTests {
         var operations: [String] = []
         var path: String?
         for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
-            else if let current = path, current.hasPrefix("/api/v1/"),
-                let method = ["get", "post", "patch", "put", "delete"].first(where: { line == "    \($0):" }) {
+            if line.hasPrefix("  /") && line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if let current = path, current.hasPrefix("/api/v1/"),
+                let method = ["get", "post", "patch", "put", "delete"].first(where: { line == "    \($0):" })
+            {
                 operations.append("\(method.uppercased()) \(current)")
             }
         }

@@ -1,18 +1,19 @@
 import EHRDomain
 import EHRPersistence
-@testable import EHRServer
 import Foundation
 import Logging
 import SQLKit
 import Testing
 
+@testable import EHRServer
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Requirement 9d: the service (`ehr serve`, a real process) is killed with SIGKILL in the middle of a
@@ -129,10 +130,14 @@ struct AuditCrashTests {
             var missing: [String] = []
             for request in record.answered {
                 let found = byRequest[request.id] ?? []
-                if found.isEmpty { missing.append("\(request.action) \(request.id)"); continue }
+                if found.isEmpty {
+                    missing.append("\(request.action) \(request.id)")
+                    continue
+                }
                 #expect(found.count == 1, "\(found.count) events for request \(request.id)")
-                #expect(found.allSatisfy { $0.action == request.action && $0.outcome == "allowed" },
-                        "event of \(request.id) is \(found.map { "\($0.action)/\($0.outcome)" }), expected \(request.action)/allowed")
+                #expect(
+                    found.allSatisfy { $0.action == request.action && $0.outcome == "allowed" },
+                    "event of \(request.id) is \(found.map { "\($0.action)/\($0.outcome)" }), expected \(request.action)/allowed")
             }
             #expect(missing.isEmpty, "answered requests without an audit event (\(missing.count)): \(missing.prefix(20))\n\(server.logTail())")
             // Requests cut by the kill may or may not have committed, but never twice.
@@ -148,8 +153,9 @@ struct AuditCrashTests {
                     continue
                 }
                 let text = note.sections["narrative"] ?? ""
-                #expect(history.attempts[acknowledged...].contains(text),
-                        "note \(noteID) holds \"\(text)\"; acknowledged: \"\(history.attempts[acknowledged])\"")
+                #expect(
+                    history.attempts[acknowledged...].contains(text),
+                    "note \(noteID) holds \"\(text)\"; acknowledged: \"\(history.attempts[acknowledged])\"")
             }
 
             let report = try await services.auditLog.verify(tenantID: TestWorld.demo.tenantID, on: services.database.sql)
@@ -161,10 +167,11 @@ struct AuditCrashTests {
 
         let stopped = await server.stop()
         #expect(stopped, "the restarted service did not stop on SIGTERM\n\(server.logTail())")
-        print("crash test (\(backend.testDescription)): \(answeredWrites.count) acknowledged writes, \(answeredReads.count) answered reads and sign-ins "
-              + "(\(inFlightAtKill) in flight at SIGKILL after \(String(format: "%.1f", killedAfter)) s, \(record.interrupted) cut), "
-              + (missingCount == 0 ? "all with events" : "\(missingCount) WITHOUT events")
-              + "; chain \(report.isIntact ? "intact" : "BROKEN") over \(report.eventCount) events")
+        print(
+            "crash test (\(backend.testDescription)): \(answeredWrites.count) acknowledged writes, \(answeredReads.count) answered reads and sign-ins "
+                + "(\(inFlightAtKill) in flight at SIGKILL after \(String(format: "%.1f", killedAfter)) s, \(record.interrupted) cut), "
+                + (missingCount == 0 ? "all with events" : "\(missingCount) WITHOUT events")
+                + "; chain \(report.isIntact ? "intact" : "BROKEN") over \(report.eventCount) events")
     }
 
     /// Signs in and records the sign-in as an answered request; returns the access token.
@@ -232,8 +239,10 @@ private struct Traffic: Sendable {
                 let text = "crash stream revision \(worker)-\(step)"
                 await ledger.attempted(note: note, text: text, acknowledged: false)
                 let body = Self.json(["sections": ["narrative": text]])
-                let reply = await send("PATCH", "/api/v1/notes/\(note.uuidString.lowercased())", token: token, body: body, step: step,
-                                       action: "note.update", expect: 200) { _ in true }
+                let reply = await send(
+                    "PATCH", "/api/v1/notes/\(note.uuidString.lowercased())", token: token, body: body, step: step,
+                    action: "note.update", expect: 200
+                ) { _ in true }
                 if reply != nil { await ledger.acknowledged(note: note) }
             case 1:
                 _ = await send("GET", "/api/v1/patients", token: token, step: step, action: "patient.list") { _ in true }
@@ -265,8 +274,10 @@ private struct Traffic: Sendable {
 
     /// Sends one request with its own request id. A full answer with the expected status is recorded as
     /// answered and returns `accept`'s value; a transport failure or any other answer returns nil.
-    private func send<T>(_ method: String, _ path: String, token: String, body: Data? = nil, step: Int, action: String,
-                         expect status: Int = 200, accept: (CrashClient.Reply) -> T?) async -> T? {
+    private func send<T>(
+        _ method: String, _ path: String, token: String, body: Data? = nil, step: Int, action: String,
+        expect status: Int = 200, accept: (CrashClient.Reply) -> T?
+    ) async -> T? {
         let id = "crash-\(tag)-w\(worker)-\(step)"
         let startedBeforeKill = await ledger.begin()
         let reply: CrashClient.Reply
@@ -394,8 +405,10 @@ private final class CrashClient: Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    func send(_ method: String, _ base: URL, _ path: String, token: String? = nil, body: Data? = nil, requestID: String? = nil,
-              timeout: TimeInterval = 20) async throws -> Reply {
+    func send(
+        _ method: String, _ base: URL, _ path: String, token: String? = nil, body: Data? = nil, requestID: String? = nil,
+        timeout: TimeInterval = 20
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!, timeoutInterval: timeout)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
@@ -442,7 +455,8 @@ private final class CrashServer: @unchecked Sendable {
         for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
             return candidate
         }
-        throw LaunchError(description: "the ehr executable was not found (looked at \(candidates.map(\.path))); build it first with `swift build --build-tests`")
+        throw LaunchError(
+            description: "the ehr executable was not found (looked at \(candidates.map(\.path))); build it first with `swift build --build-tests`")
     }
 
     /// Launches the service on a free port and waits for `GET /health` to answer 200; returns its base URL.
@@ -524,9 +538,9 @@ private final class CrashServer: @unchecked Sendable {
     /// A port nobody listens on right now (bound to port 0, then released).
     static func freePort() -> Int? {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -547,8 +561,8 @@ private final class CrashServer: @unchecked Sendable {
 /// `kill(2)`, named apart from ``CrashServer/signal(_:)``.
 private func sendSignal(_ signal: Int32, to pid: pid_t) {
     #if canImport(Glibc)
-    _ = Glibc.kill(pid, signal)
+        _ = Glibc.kill(pid, signal)
     #else
-    _ = Darwin.kill(pid, signal)
+        _ = Darwin.kill(pid, signal)
     #endif
 }

@@ -1,10 +1,11 @@
 import EHRDomain
-@testable import EHRPersistence
 import EHRSecurity
 import Foundation
 import HTTPTypes
 import SQLKit
 import Testing
+
+@testable import EHRPersistence
 @testable import EHRServer
 
 /// The audit log in the database, attacked as someone with write access to it would: the append-only
@@ -41,23 +42,27 @@ struct AuditTableTamperingTests {
         func apply(on db: any SQLDatabase) async throws {
             switch self {
             case .overwrite(let r):
-                try await db.raw("""
+                try await db.raw(
+                    """
                     UPDATE audit_events SET occurred_ms = \(bind: r.occurred_ms), actor_id = \(bind: r.actor_id), actor_role = \(bind: r.actor_role),
                         action = \(bind: r.action), resource_type = \(bind: r.resource_type), resource_id = \(bind: r.resource_id),
                         patient_id = \(bind: r.patient_id), outcome = \(bind: r.outcome), request_id = \(bind: r.request_id),
                         client_ip = \(bind: r.client_ip), user_agent = \(bind: r.user_agent), changed_fields = \(bind: r.changed_fields),
                         detail = \(bind: r.detail), prev_hash = \(bind: r.prev_hash), hash = \(bind: r.hash), mac = \(bind: r.mac)
                     WHERE tenant_id = \(bind: r.tenant_id) AND seq = \(bind: r.seq)
-                    """).run()
+                    """
+                ).run()
             case .insert(let r):
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
                         outcome, request_id, client_ip, user_agent, changed_fields, detail, prev_hash, hash, mac)
                     VALUES (\(bind: r.tenant_id), \(bind: r.seq), \(bind: r.occurred_ms), \(bind: r.actor_id), \(bind: r.actor_role),
                         \(bind: r.action), \(bind: r.resource_type), \(bind: r.resource_id), \(bind: r.patient_id), \(bind: r.outcome),
                         \(bind: r.request_id), \(bind: r.client_ip), \(bind: r.user_agent), \(bind: r.changed_fields), \(bind: r.detail),
                         \(bind: r.prev_hash), \(bind: r.hash), \(bind: r.mac))
-                    """).run()
+                    """
+                ).run()
             case .delete(let tenant, let seq):
                 try await db.raw("DELETE FROM audit_events WHERE tenant_id = \(bind: tenant) AND seq = \(bind: seq)").run()
             case .deleteAfter(let tenant, let seq):
@@ -186,7 +191,8 @@ struct AuditTableTamperingTests {
         case .occurred_ms: r.occurred_ms += Int64(rng.int(1...86_400_000)) * (rng.coin() ? 1 : -1)
         case .changed_fields:
             let fields = (try? JSONDecoder().decode([String].self, from: Data(r.changed_fields.utf8))) ?? []
-            let edited = fields.isEmpty ? [rng.pick(["firstName", "dateOfBirth", "diagnosis"])] : rng.coin() ? Array(fields.dropLast()) : fields + ["dateOfBirth"]
+            let edited =
+                fields.isEmpty ? [rng.pick(["firstName", "dateOfBirth", "diagnosis"])] : rng.coin() ? Array(fields.dropLast()) : fields + ["dateOfBirth"]
             r.changed_fields = String(decoding: try! JSONEncoder().encode(edited), as: UTF8.self)
         case .detail: r.detail = optional(r.detail) { "break-glass:\($0.uuid())" }
         case .prev_hash: r.prev_hash = rng.flipDigit(r.prev_hash)
@@ -213,19 +219,22 @@ struct AuditTableTamperingTests {
             var edited = edit(target, column, actions: actions, using: &rng)
             let recompute = column.isHashed && rng.coin()
             if recompute { edited.hash = edited.record.computedHash().hexString }
-            return Tampering(kind: kind, label: "edit \(column.rawValue) of #\(target.seq)\(recompute ? ", hash recomputed" : "")",
-                             tenant: tenant, steps: [.overwrite(edited)], expectedSequence: UInt64(target.seq),
-                             expectedReason: column == .mac || recompute ? .badMAC : .editedRecord, onlyCheckpointCanTell: false)
+            return Tampering(
+                kind: kind, label: "edit \(column.rawValue) of #\(target.seq)\(recompute ? ", hash recomputed" : "")",
+                tenant: tenant, steps: [.overwrite(edited)], expectedSequence: UInt64(target.seq),
+                expectedReason: column == .mac || recompute ? .badMAC : .editedRecord, onlyCheckpointCanTell: false)
         case .delete:
             let target = rng.pick(rows)
             let remaining = rows.filter { $0.seq != target.seq }
             let isLast = target.seq == Int64(count)
-            return Tampering(kind: kind, label: "delete #\(target.seq) of \(count)\(careful ? ", head rewritten" : "")", tenant: tenant,
-                             steps: [.delete(tenant: tenant, seq: target.seq)] + (careful ? [head(of: tenant, after: remaining)] : []),
-                             expectedSequence: isLast ? nil : UInt64(target.seq + 1),
-                             expectedReason: isLast ? .truncated(checkpointCount: UInt64(count), actualCount: UInt64(count - 1))
-                                 : .missingRecord(expected: UInt64(target.seq), found: UInt64(target.seq + 1)),
-                             onlyCheckpointCanTell: isLast && careful)
+            return Tampering(
+                kind: kind, label: "delete #\(target.seq) of \(count)\(careful ? ", head rewritten" : "")", tenant: tenant,
+                steps: [.delete(tenant: tenant, seq: target.seq)] + (careful ? [head(of: tenant, after: remaining)] : []),
+                expectedSequence: isLast ? nil : UInt64(target.seq + 1),
+                expectedReason: isLast
+                    ? .truncated(checkpointCount: UInt64(count), actualCount: UInt64(count - 1))
+                    : .missingRecord(expected: UInt64(target.seq), found: UInt64(target.seq + 1)),
+                onlyCheckpointCanTell: isLast && careful)
         case .insert:
             let last = rows[count - 1]
             var forged: Row
@@ -255,22 +264,25 @@ struct AuditTableTamperingTests {
                 forged.seq = last.seq + 1
                 label = "insert copy of the other practice's #\(copied.seq) as #\(forged.seq)"
             }
-            return Tampering(kind: kind, label: label + (careful ? ", head rewritten" : ""), tenant: tenant,
-                             steps: [.insert(forged)] + (careful ? [head(of: tenant, after: rows + [forged])] : []),
-                             expectedSequence: UInt64(forged.seq), expectedReason: variant == 1 ? .badMAC : .editedRecord,
-                             onlyCheckpointCanTell: false)
+            return Tampering(
+                kind: kind, label: label + (careful ? ", head rewritten" : ""), tenant: tenant,
+                steps: [.insert(forged)] + (careful ? [head(of: tenant, after: rows + [forged])] : []),
+                expectedSequence: UInt64(forged.seq), expectedReason: variant == 1 ? .badMAC : .editedRecord,
+                onlyCheckpointCanTell: false)
         case .swap:
             let a = rng.int(0...(count - 2))
             let b = rng.int((a + 1)...(count - 1))
-            return Tampering(kind: kind, label: "swap #\(rows[a].seq) and #\(rows[b].seq)", tenant: tenant,
-                             steps: [.overwrite(rows[a].withContent(of: rows[b])), .overwrite(rows[b].withContent(of: rows[a]))],
-                             expectedSequence: UInt64(rows[a].seq), expectedReason: .editedRecord, onlyCheckpointCanTell: false)
+            return Tampering(
+                kind: kind, label: "swap #\(rows[a].seq) and #\(rows[b].seq)", tenant: tenant,
+                steps: [.overwrite(rows[a].withContent(of: rows[b])), .overwrite(rows[b].withContent(of: rows[a]))],
+                expectedSequence: UInt64(rows[a].seq), expectedReason: .editedRecord, onlyCheckpointCanTell: false)
         case .truncate:
             let keep = rng.int(0...(count - 1))
-            return Tampering(kind: kind, label: "truncate after #\(keep) of \(count)\(careful ? ", head rewritten" : "")", tenant: tenant,
-                             steps: [.deleteAfter(tenant: tenant, seq: Int64(keep))] + (careful ? [head(of: tenant, after: Array(rows.prefix(keep)))] : []),
-                             expectedSequence: nil, expectedReason: .truncated(checkpointCount: UInt64(count), actualCount: UInt64(keep)),
-                             onlyCheckpointCanTell: careful)
+            return Tampering(
+                kind: kind, label: "truncate after #\(keep) of \(count)\(careful ? ", head rewritten" : "")", tenant: tenant,
+                steps: [.deleteAfter(tenant: tenant, seq: Int64(keep))] + (careful ? [head(of: tenant, after: Array(rows.prefix(keep)))] : []),
+                expectedSequence: nil, expectedReason: .truncated(checkpointCount: UInt64(count), actualCount: UInt64(keep)),
+                onlyCheckpointCanTell: careful)
         }
     }
 
@@ -304,7 +316,8 @@ struct AuditTableTamperingTests {
 
             let seed = ProcessInfo.processInfo.environment["EHR_AUDIT_TAMPER_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
             var rng = Generator(state: seed)
-            let dropTriggers: [SQLQueryString] = dialect == .postgres
+            let dropTriggers: [SQLQueryString] =
+                dialect == .postgres
                 ? ["DROP TRIGGER audit_events_append_only ON audit_events", "DROP TRIGGER audit_events_no_truncate ON audit_events"]
                 : ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
 
@@ -346,7 +359,9 @@ struct AuditTableTamperingTests {
                     } else {
                         detected[t.kind, default: 0] += 1
                         if report.firstBreak?.reason != t.expectedReason || report.firstBreak?.sequence != t.expectedSequence {
-                            wrongReason.append("\(label): expected \(t.expectedReason) at \(t.expectedSequence.map(String.init) ?? "end"), got \(String(describing: report.firstBreak))")
+                            wrongReason.append(
+                                "\(label): expected \(t.expectedReason) at \(t.expectedSequence.map(String.init) ?? "end"), got \(String(describing: report.firstBreak))"
+                            )
                         }
                     }
                     if t.onlyCheckpointCanTell {
@@ -364,8 +379,9 @@ struct AuditTableTamperingTests {
             let total = detected.values.reduce(0, +)
             let perKind = Kind.allCases.map { "\($0.rawValue) \(detected[$0] ?? 0)" }.joined(separator: ", ")
             print("audit tampering (\(backend.testDescription)): \(total) of \(trials) tamperings detected (\(perKind)); seed \(seed); \(seconds)")
-            print("audit tampering (\(backend.testDescription)): without the checkpoint \(trials - missedWithoutCheckpoint.count - onlyCheckpointTold) detected; "
-                + "\(onlyCheckpointTold) of \(carefulTruncations) careful truncations (tail cut, head rewritten) caught only by the checkpoint")
+            print(
+                "audit tampering (\(backend.testDescription)): without the checkpoint \(trials - missedWithoutCheckpoint.count - onlyCheckpointTold) detected; "
+                    + "\(onlyCheckpointTold) of \(carefulTruncations) careful truncations (tail cut, head rewritten) caught only by the checkpoint")
             #expect(tried.values.reduce(0, +) == trials)
             #expect(Kind.allCases.allSatisfy { (tried[$0] ?? 0) > 0 }, "every kind tried: \(tried)")
             #expect(missed.isEmpty, "seed \(seed), undetected: \(missed.prefix(10))")
@@ -399,11 +415,12 @@ struct AuditTableTamperingTests {
 
             // As the role the service migrated with (the superuser, on the test cluster): the triggers refuse.
             var refused: [String] = []
-            let attempts: [(String, SQLQueryString)] = [
-                ("UPDATE", "UPDATE audit_events SET actor_id = 'forged' WHERE tenant_id = \(bind: tenant) AND seq = 1"),
-                ("DELETE", "DELETE FROM audit_events WHERE tenant_id = \(bind: tenant) AND seq = \(bind: Int64(before.count))"),
-                ("DELETE all", "DELETE FROM audit_events"),
-            ] + (isPostgres ? [("TRUNCATE", "TRUNCATE audit_events")] : [])
+            let attempts: [(String, SQLQueryString)] =
+                [
+                    ("UPDATE", "UPDATE audit_events SET actor_id = 'forged' WHERE tenant_id = \(bind: tenant) AND seq = 1"),
+                    ("DELETE", "DELETE FROM audit_events WHERE tenant_id = \(bind: tenant) AND seq = \(bind: Int64(before.count))"),
+                    ("DELETE all", "DELETE FROM audit_events"),
+                ] + (isPostgres ? [("TRUNCATE", "TRUNCATE audit_events")] : [])
             for (name, statement) in attempts {
                 do {
                     try await sql.raw(statement).run()
@@ -427,7 +444,8 @@ struct AuditTableTamperingTests {
             let superuser = try await sql.raw("SELECT rolsuper AS value FROM pg_roles WHERE rolname = current_user").first(decoding: Flag.self)?.value
             var granted: [String] = []
             for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"] {
-                let has = try await sql.raw("SELECT has_table_privilege('ehr_service', 'audit_events', '\(unsafeRaw: privilege)') AS value").first(decoding: Flag.self)
+                let has = try await sql.raw("SELECT has_table_privilege('ehr_service', 'audit_events', '\(unsafeRaw: privilege)') AS value").first(
+                    decoding: Flag.self)
                 if has?.value == true { granted.append(privilege) }
             }
             #expect(granted == ["SELECT", "INSERT"], "ehr_service's rights on audit_events: \(granted)")
@@ -477,9 +495,10 @@ struct AuditTableTamperingTests {
             }
             #expect(roleRefusals == ["UPDATE", "DELETE", "TRUNCATE"])
             #expect(try await Self.rows(of: tenant, on: sql) == before)
-            print("audit append-only (\(backend.testDescription)): \(refused.joined(separator: ", ")) refused by trigger "
-                + "(as superuser: \(superuser.map(String.init) ?? "?")); ehr_service has \(granted.joined(separator: ", ")) only, "
-                + "\(roleRefusals.joined(separator: ", ")) refused with permission denied")
+            print(
+                "audit append-only (\(backend.testDescription)): \(refused.joined(separator: ", ")) refused by trigger "
+                    + "(as superuser: \(superuser.map(String.init) ?? "?")); ehr_service has \(granted.joined(separator: ", ")) only, "
+                    + "\(roleRefusals.joined(separator: ", ")) refused with permission denied")
         }
     }
 

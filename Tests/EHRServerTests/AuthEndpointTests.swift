@@ -1,10 +1,11 @@
 import EHRDomain
-@testable import EHRServer
 import Foundation
 import HTTPTypes
 import JWTKit
 import NIOCore
 import Testing
+
+@testable import EHRServer
 
 /// /api/v1/auth/* and the published signing keys.
 /// Serialized: each world costs a bcrypt hash, and bcrypt shares NIO's small thread pool with SQLite;
@@ -57,18 +58,22 @@ import Testing
             let unknownEmail = try await world.signIn("nobody@demo.test")
             let unknownTenant = try await world.signIn("dr.smith@demo.test", tenant: "no-such-practice")
             let otherTenantsEmail = try await world.signIn("dr.smith@other.test")
-            for (name, reply) in [("wrong password", wrongPassword), ("unknown email", unknownEmail), ("unknown tenant", unknownTenant),
-                                  ("email of another practice", otherTenantsEmail)] {
+            for (name, reply) in [
+                ("wrong password", wrongPassword), ("unknown email", unknownEmail), ("unknown tenant", unknownTenant),
+                ("email of another practice", otherTenantsEmail),
+            ] {
                 #expect(reply.status == .unauthorized, "\(name): \(reply.status.code)")
                 #expect(reply.headers[.contentType] == "application/problem+json")
                 #expect(reply.json["accessToken"] == nil)
             }
             let reference = withoutInstance(wrongPassword.json)
             #expect(!reference.isEmpty)
-            #expect(NSDictionary(dictionary: withoutInstance(unknownEmail.json)).isEqual(to: reference),
-                    "wrong password: \(wrongPassword.text)\nunknown email: \(unknownEmail.text)")
-            #expect(NSDictionary(dictionary: withoutInstance(unknownTenant.json)).isEqual(to: reference),
-                    "unknown tenant: \(unknownTenant.text)")
+            #expect(
+                NSDictionary(dictionary: withoutInstance(unknownEmail.json)).isEqual(to: reference),
+                "wrong password: \(wrongPassword.text)\nunknown email: \(unknownEmail.text)")
+            #expect(
+                NSDictionary(dictionary: withoutInstance(unknownTenant.json)).isEqual(to: reference),
+                "unknown tenant: \(unknownTenant.text)")
             #expect(NSDictionary(dictionary: withoutInstance(otherTenantsEmail.json)).isEqual(to: reference))
         }
     }
@@ -79,8 +84,9 @@ import Testing
             let missing = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "dr.smith@demo.test"])
             #expect(missing.status == .badRequest)
             #expect(missing.problemFields == ["password"])
-            let unknown = try await world.call(.post, "/api/v1/auth/login",
-                                               json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": "x", "role": "admin"])
+            let unknown = try await world.call(
+                .post, "/api/v1/auth/login",
+                json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": "x", "role": "admin"])
             #expect(unknown.status == .badRequest)
             #expect(unknown.problemFields == ["role"])
             let wrongType = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": 1234])
@@ -135,8 +141,9 @@ import Testing
 
             for token in ["", "rt_garbage", String(repeating: "x", count: 500)] {
                 let reply = try await world.refresh(token)
-                #expect(reply.status == .unauthorized || (token.isEmpty && reply.status == .badRequest),
-                        "refresh with \(token.prefix(12)): \(reply.status.code)")
+                #expect(
+                    reply.status == .unauthorized || (token.isEmpty && reply.status == .badRequest),
+                    "refresh with \(token.prefix(12)): \(reply.status.code)")
             }
             let missing = try await world.call(.post, "/api/v1/auth/refresh", json: [String: Any]())
             #expect(missing.status == .badRequest)
@@ -230,8 +237,9 @@ import Testing
             // Expired, and a televisit join token used as an access token.
             let smith = User(id: demo.smith, tenantID: demo.tenantID, email: "dr.smith@demo.test", displayName: "Smith", role: .therapist)
             let expired = try await tokens.issueAccessToken(for: smith, now: Date().addingTimeInterval(-3600))
-            let televisit = try await tokens.issueTelevisitToken(for: Principal(userID: demo.smith, tenantID: demo.tenantID, role: .therapist),
-                                                                 roomID: "room-1", lifetime: 600)
+            let televisit = try await tokens.issueTelevisitToken(
+                for: Principal(userID: demo.smith, tenantID: demo.tenantID, role: .therapist),
+                roomID: "room-1", lifetime: 600)
 
             let cases: [(String, String)] = [
                 ("garbage", "garbage"), ("three junk segments", "a.b.c"), ("empty signature", parts[0] + "." + parts[1] + "."),
@@ -247,8 +255,9 @@ import Testing
             }
 
             // Not a bearer scheme at all.
-            let basic = try await world.client.executeRequest(uri: "/api/v1/auth/me", method: .get,
-                                                             headers: [.authorization: "Basic ZHIuc21pdGg6bWVudGFsc3BhY2UtZGVtbw=="], body: nil)
+            let basic = try await world.client.executeRequest(
+                uri: "/api/v1/auth/me", method: .get,
+                headers: [.authorization: "Basic ZHIuc21pdGg6bWVudGFsc3BhY2UtZGVtbw=="], body: nil)
             #expect(basic.status == .unauthorized)
         }
     }

@@ -106,8 +106,9 @@ import Testing
             expectProblem(try await world.call(.post, appointments, as: .admin, json: appointmentBody(["kind": "TELEVISIT"])), 400, field: "kind", "kind case")
             expectProblem(try await world.call(.patch, appt, as: .smith, json: ["kind": "zoom"]), 400, field: "kind", "PATCH kind zoom")
             expectProblem(try await world.call(.patch, appt, as: .smith, json: ["status": "done"]), 400, field: "status", "PATCH status done")
-            expectProblem(try await world.call(.post, notes, as: .smith, json: ["patientId": demo.john.idText, "type": "essay", "sections": ["narrative": "x"]]),
-                          400, field: "type", "note type essay")
+            expectProblem(
+                try await world.call(.post, notes, as: .smith, json: ["patientId": demo.john.idText, "type": "essay", "sections": ["narrative": "x"]]),
+                400, field: "type", "note type essay")
             expectProblem(try await world.call(.patch, "\(notes)/\(draft)", as: .smith, json: ["type": "essay"]), 400, field: "type", "PATCH note type")
             #expect(try await world.call(.get, appt, as: .smith).json["kind"] as? String == "televisit")
         }
@@ -200,8 +201,9 @@ import Testing
             #expect([401, 413].contains(anonymous.status.code))
             // Just under the limit is read, then refused by validation (section too long), not 413.
             let big = String(repeating: "y", count: 1_000_000)
-            expectProblem(try await world.call(.post, notes, as: .smith, json: ["patientId": demo.john.idText, "type": "soap", "sections": ["subjective": big]]),
-                          422, field: "sections.subjective", "1,000,000 characters")
+            expectProblem(
+                try await world.call(.post, notes, as: .smith, json: ["patientId": demo.john.idText, "type": "soap", "sections": ["subjective": big]]),
+                422, field: "sections.subjective", "1,000,000 characters")
             // Nothing changed.
             let after = try await world.call(.get, "\(notes)/\(draft)", as: .smith)
             #expect(after.json["status"] as? String == "draft")
@@ -250,7 +252,8 @@ import Testing
             ]
             for account in [TestWorld.Account.admin, .smith, .john] {
                 for (query, field) in appointmentCases {
-                    expectProblem(try await world.call(.get, "\(appointments)?\(query)", as: account), 400, field: field, "\(account) GET appointments?\(query)")
+                    expectProblem(
+                        try await world.call(.get, "\(appointments)?\(query)", as: account), 400, field: field, "\(account) GET appointments?\(query)")
                 }
             }
             // Several bad parameters at once are all named.
@@ -316,8 +319,10 @@ import Testing
             ]
             for (method, path, json) in requests {
                 expectProblem(try await world.call(method, path, json: json), 401, "\(method) \(path) without Authorization")
-                for header in ["Basic YWRtaW46cGFzcw==", "Bearer", "Bearer ", "Bearer \(String(forged))", "bearer nonsense", "Token \(valid)",
-                               "Bearer \(String(repeating: "a", count: 8_000))"] {
+                for header in [
+                    "Basic YWRtaW46cGFzcw==", "Bearer", "Bearer ", "Bearer \(String(forged))", "bearer nonsense", "Token \(valid)",
+                    "Bearer \(String(repeating: "a", count: 8_000))",
+                ] {
                     let reply = try await send(world, method, path, body: json.map { jsonText($0) }, headers: [.authorization: header])
                     expectProblem(reply, 401, "\(method) \(path) with Authorization: \(header.prefix(40))")
                 }
@@ -383,8 +388,9 @@ import Testing
                             let reply = try await send(world, method, path, body: body, headers: headers)
                             statuses.append(("\(method) \(path) \(token == nil ? "anon" : "auth") \(body?.prefix(400) ?? "-")", reply.status.code))
                             if reply.status.code >= 400 {
-                                #expect(reply.headers[.contentType]?.hasPrefix("application/problem+json") == true,
-                                        "\(method) \(path): \(reply.status.code) without problem+json")
+                                #expect(
+                                    reply.headers[.contentType]?.hasPrefix("application/problem+json") == true,
+                                    "\(method) \(path): \(reply.status.code) without problem+json")
                             }
                         }
                     }
@@ -419,8 +425,9 @@ import Testing
         try await inWorld(backend) { world in
             let nul = "before\u{0000}after"
             let start = Date().addingTimeInterval(45 * 86_400)
-            let booking = try await world.call(.post, appointments, as: .admin,
-                                               json: appointmentBody(["startsAt": iso(start), "endsAt": iso(start.addingTimeInterval(3000)), "reason": nul]))
+            let booking = try await world.call(
+                .post, appointments, as: .admin,
+                json: appointmentBody(["startsAt": iso(start), "endsAt": iso(start.addingTimeInterval(3000)), "reason": nul]))
             #expect(booking.status.code < 500, "POST appointment with NUL in reason: \(booking.status.code) \(booking.text)")
             let note = try await world.call(.post, notes, as: .smith, json: ["patientId": demo.john.idText, "type": "soap", "sections": ["plan": nul]])
             #expect(note.status.code < 500, "POST note with NUL in a section: \(note.status.code) \(note.text)")
@@ -479,8 +486,10 @@ import Testing
     }
 
     /// A raw request with full control of the headers.
-    private func send(_ world: TestWorld, _ method: HTTPRequest.Method, _ path: String, body: String?, headers: HTTPFields,
-                      contentType: String? = "application/json") async throws -> Reply {
+    private func send(
+        _ world: TestWorld, _ method: HTTPRequest.Method, _ path: String, body: String?, headers: HTTPFields,
+        contentType: String? = "application/json"
+    ) async throws -> Reply {
         var headers = headers
         if let body, let contentType, headers[.contentType] == nil { headers[.contentType] = contentType }
         let response = try await world.client.executeRequest(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })

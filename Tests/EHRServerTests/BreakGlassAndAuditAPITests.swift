@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import SQLKit
 import Testing
+
 @testable import EHRServer
 
 /// Emergency access to notes, the admin audit API, patients' access logs and chain verification over HTTP.
@@ -42,8 +43,11 @@ struct BreakGlassAndAuditAPITests {
             #expect(try await world.call(.post, "\(note)/break-glass", as: .smith, json: ["reason": "Just curious about it"]).status == .conflict)
             #expect(try await world.call(.post, "\(note)/break-glass", as: .jane, json: ["reason": "I want to read this"]).status == .notFound)
             #expect(try await world.call(.post, "\(note)/break-glass", as: .admin, in: TestWorld.other, json: ["reason": "Other practice"]).status == .notFound)
-            #expect(try await world.call(.post, "/api/v1/notes/\(demo.bobDraftNote.wire)/break-glass", as: .smith,
-                                         json: ["reason": "Covering for Dr. Johnson"]).status == .notFound)
+            #expect(
+                try await world.call(
+                    .post, "/api/v1/notes/\(demo.bobDraftNote.wire)/break-glass", as: .smith,
+                    json: ["reason": "Covering for Dr. Johnson"]
+                ).status == .notFound)
 
             // The read under the grant names the grant in its audit event; the access log shows the reason.
             let reads = try await world.services.auditLog.list(
@@ -54,8 +58,11 @@ struct BreakGlassAndAuditAPITests {
             let log = try await world.call(.get, "/api/v1/patients/\(demo.john.wire)/access-log", as: .admin)
             #expect(log.status == .ok)
             let entries = log.items
-            #expect(entries.contains { $0["action"] as? String == "note.break_glass" && $0["breakGlassReason"] as? String == "Covering for Dr. Smith in a crisis"
-                && $0["actorName"] as? String == "Dr. Michael Johnson" })
+            #expect(
+                entries.contains {
+                    $0["action"] as? String == "note.break_glass" && $0["breakGlassReason"] as? String == "Covering for Dr. Smith in a crisis"
+                        && $0["actorName"] as? String == "Dr. Michael Johnson"
+                })
             #expect(entries.contains { $0["action"] as? String == "note.read" && $0["outcome"] as? String == "denied" })
 
             // An expired grant opens nothing.
@@ -130,7 +137,9 @@ struct BreakGlassAndAuditAPITests {
             // Someone with database rights removes the newest events and fixes up the head: only the checkpoint tells.
             try await Self.withoutAppendOnlyTriggers(world) { db in
                 try await db.raw("DELETE FROM audit_events WHERE tenant_id = \(bind: demo.tenantID) AND seq > 3").run()
-                try await db.raw("UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_events WHERE tenant_id = \(bind: demo.tenantID) AND seq = 3) WHERE tenant_id = \(bind: demo.tenantID)").run()
+                try await db.raw(
+                    "UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_events WHERE tenant_id = \(bind: demo.tenantID) AND seq = 3) WHERE tenant_id = \(bind: demo.tenantID)"
+                ).run()
             }
             let broken = try await world.call(.get, "/api/v1/audit/verify?checkpoint=\(encoded)", as: .admin)
             #expect(broken.json["intact"] as? Bool == false)

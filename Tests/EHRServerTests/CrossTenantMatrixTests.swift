@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+
 @testable import EHRServer
 
 /// Every endpoint, called by every role of one practice with the other practice's ids.
@@ -39,15 +40,21 @@ struct CrossTenantMatrixTests {
             list.append(Attempt(method: .get, path: "/api/v1/notes?patientId=\(id)", body: nil))
             list.append(Attempt(method: .post, path: "/api/v1/notes", body: ["patientId": id, "type": "progress", "sections": ["narrative": "x"]]))
             for therapist in [target.smith, target.johnson].map(\.wire) {
-                list.append(Attempt(method: .post, path: "/api/v1/appointments", body: [
-                    "patientId": id, "therapistId": therapist, "startsAt": "2031-01-06T15:00:00Z", "endsAt": "2031-01-06T16:00:00Z",
-                    "timeZone": "America/New_York", "kind": "televisit",
-                ]))
+                list.append(
+                    Attempt(
+                        method: .post, path: "/api/v1/appointments",
+                        body: [
+                            "patientId": id, "therapistId": therapist, "startsAt": "2031-01-06T15:00:00Z", "endsAt": "2031-01-06T16:00:00Z",
+                            "timeZone": "America/New_York", "kind": "televisit",
+                        ]))
             }
         }
-        list.append(Attempt(method: .post, path: "/api/v1/patients", body: [
-            "firstName": "Cross", "lastName": "Tenant", "dateOfBirth": "1990-01-01", "assignedTherapistId": target.smith.wire,
-        ]))
+        list.append(
+            Attempt(
+                method: .post, path: "/api/v1/patients",
+                body: [
+                    "firstName": "Cross", "lastName": "Tenant", "dateOfBirth": "1990-01-01", "assignedTherapistId": target.smith.wire,
+                ]))
         for id in appointments.map(\.wire) {
             list.append(Attempt(method: .get, path: "/api/v1/appointments/\(id)", body: nil))
             list.append(Attempt(method: .patch, path: "/api/v1/appointments/\(id)", body: ["reason": "changed"]))
@@ -69,9 +76,11 @@ struct CrossTenantMatrixTests {
 
     /// Every id of `practice`, as it would appear in a JSON answer.
     static func ids(of practice: TestWorld.Practice) -> [String] {
-        [practice.tenantID, practice.admin, practice.smith, practice.johnson, practice.johnUser, practice.janeUser, practice.bobUser,
-         practice.john, practice.jane, practice.bob, practice.johnAppointment, practice.bobAppointment, practice.johnSignedNote,
-         practice.bobDraftNote].map(\.wire)
+        [
+            practice.tenantID, practice.admin, practice.smith, practice.johnson, practice.johnUser, practice.janeUser, practice.bobUser,
+            practice.john, practice.jane, practice.bob, practice.johnAppointment, practice.bobAppointment, practice.johnSignedNote,
+            practice.bobDraftNote,
+        ].map(\.wire)
     }
 
     @Test(arguments: TestBackend.all)
@@ -81,8 +90,10 @@ struct CrossTenantMatrixTests {
             var leaks: [String] = []
             for (caller, target) in [(TestWorld.other, TestWorld.demo), (TestWorld.demo, TestWorld.other)] {
                 let foreignIDs = Self.ids(of: target)
-                let isList: (String) -> Bool = { !$0.contains("/api/v1/users/") && !$0.contains("/providers/") && !$0.contains("/patients/")
-                    && !$0.contains("/appointments/") && !$0.contains("/notes/") }
+                let isList: (String) -> Bool = {
+                    !$0.contains("/api/v1/users/") && !$0.contains("/providers/") && !$0.contains("/patients/")
+                        && !$0.contains("/appointments/") && !$0.contains("/notes/")
+                }
                 for account in TestWorld.Account.allCases {
                     let token = try await world.token(account, in: caller)
                     for attempt in Self.attempts(against: target) {

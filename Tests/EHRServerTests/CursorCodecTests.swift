@@ -1,7 +1,8 @@
-@testable import EHRServer
 import EHRDomain
 import Foundation
 import Testing
+
+@testable import EHRServer
 
 @Suite("List cursors")
 struct CursorCodecTests {

@@ -1,6 +1,7 @@
-@testable import EHRServer
 import Foundation
 import Testing
+
+@testable import EHRServer
 
 @Suite("RFC 3339 dates on the wire")
 struct DateTranscoderTests {

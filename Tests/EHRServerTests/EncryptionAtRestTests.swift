@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import SQLKit
 import Testing
+
 @testable import EHRServer
 
 /// What a stolen database file or backup reveals: no name, contact detail or clinical text.
@@ -19,27 +20,36 @@ struct EncryptionAtRestTests {
     /// Registers a patient (with portal access) and clinical text carrying every sentinel, through the API.
     static func seedSentinels(_ world: TestWorld) async throws {
         let demo = TestWorld.demo
-        let created = try await world.call(.post, "/api/v1/patients", as: .admin, json: [
-            "firstName": "Zyxquorbel", "lastName": "Plimthwaite", "dateOfBirth": "1987-11-23", "email": "zyx.sentinel@quorbel.test",
-            "phone": "+1 (555) 867-5309", "portalAccess": true, "assignedTherapistId": demo.smith.wire,
-            "address": ["line1": "742 Sentinelstrasse", "city": "Springfield", "state": "NY", "postalCode": "10001"],
-            "emergencyContact": ["name": "Gorblaxian Sentinel", "phone": "+1-555-314-1592", "relationship": "Sibling"],
-        ])
+        let created = try await world.call(
+            .post, "/api/v1/patients", as: .admin,
+            json: [
+                "firstName": "Zyxquorbel", "lastName": "Plimthwaite", "dateOfBirth": "1987-11-23", "email": "zyx.sentinel@quorbel.test",
+                "phone": "+1 (555) 867-5309", "portalAccess": true, "assignedTherapistId": demo.smith.wire,
+                "address": ["line1": "742 Sentinelstrasse", "city": "Springfield", "state": "NY", "postalCode": "10001"],
+                "emergencyContact": ["name": "Gorblaxian Sentinel", "phone": "+1-555-314-1592", "relationship": "Sibling"],
+            ])
         try #require(created.status == .created, "\(created.text)")
         let patientID = try #require((created.json["patient"] as? [String: Any])?["id"] as? String)
-        let appointment = try await world.call(.post, "/api/v1/appointments", as: .smith, json: [
-            "patientId": patientID, "therapistId": demo.smith.wire, "startsAt": "2031-02-03T15:00:00Z", "endsAt": "2031-02-03T16:00:00Z",
-            "timeZone": "America/New_York", "kind": "in_person", "reason": "sentinel-reason-Narwhalish",
-        ])
+        let appointment = try await world.call(
+            .post, "/api/v1/appointments", as: .smith,
+            json: [
+                "patientId": patientID, "therapistId": demo.smith.wire, "startsAt": "2031-02-03T15:00:00Z", "endsAt": "2031-02-03T16:00:00Z",
+                "timeZone": "America/New_York", "kind": "in_person", "reason": "sentinel-reason-Narwhalish",
+            ])
         try #require(appointment.status == .created, "\(appointment.text)")
-        let note = try await world.call(.post, "/api/v1/notes", as: .smith, json: [
-            "patientId": patientID, "type": "progress", "sections": ["narrative": "sentinel-note-Xylophonic"],
-        ])
+        let note = try await world.call(
+            .post, "/api/v1/notes", as: .smith,
+            json: [
+                "patientId": patientID, "type": "progress", "sections": ["narrative": "sentinel-note-Xylophonic"],
+            ])
         let noteID = try #require(note.json["id"] as? String)
         #expect(try await world.call(.post, "/api/v1/notes/\(noteID)/sign", as: .smith).status == .ok)
         #expect(try await world.call(.post, "/api/v1/notes/\(noteID)/addenda", as: .smith, json: ["text": "sentinel-addendum-Quokkaish"]).status == .created)
-        #expect(try await world.call(.post, "/api/v1/notes/\(noteID)/break-glass", as: .johnson, json: ["reason": "sentinel-breakglass-Axolotlish"]).status == .created)
-        let draft = try await world.call(.post, "/api/v1/notes", as: .smith, json: ["patientId": patientID, "type": "progress", "sections": ["narrative": "x"]])
+        #expect(
+            try await world.call(.post, "/api/v1/notes/\(noteID)/break-glass", as: .johnson, json: ["reason": "sentinel-breakglass-Axolotlish"]).status
+                == .created)
+        let draft = try await world.call(
+            .post, "/api/v1/notes", as: .smith, json: ["patientId": patientID, "type": "progress", "sections": ["narrative": "x"]])
         let draftID = try #require(draft.json["id"] as? String)
         #expect(try await world.call(.delete, "/api/v1/notes/\(draftID)", as: .smith, json: ["reason": "sentinel-void-Pangolinish"]).status == .ok)
         #expect(try await world.call(.delete, "/api/v1/patients/\(patientID)", as: .admin, json: ["reason": "sentinel-discharge-Okapish"]).status == .ok)
@@ -123,10 +133,15 @@ struct EncryptionAtRestTests {
             #expect(half.status == .badRequest && half.problemFields == ["dateOfBirth"])
 
             // The same value gives different index values in different practices.
-            struct Row: Decodable { var name_dob_bidx: String?; var phone_bidx: String? }
-            let rows = try await world.services.database.sql.raw("""
+            struct Row: Decodable {
+                var name_dob_bidx: String?
+                var phone_bidx: String?
+            }
+            let rows = try await world.services.database.sql.raw(
+                """
                 SELECT name_dob_bidx, phone_bidx FROM patients WHERE id IN (\(bind: TestWorld.demo.john), \(bind: TestWorld.other.john))
-                """).all(decoding: Row.self)
+                """
+            ).all(decoding: Row.self)
             #expect(rows.count == 2 && rows[0].name_dob_bidx != nil && rows[0].name_dob_bidx != rows[1].name_dob_bidx)
             #expect(rows[0].phone_bidx != nil && rows[0].phone_bidx != rows[1].phone_bidx)
         }
@@ -136,14 +151,19 @@ struct EncryptionAtRestTests {
     func ciphertextMovedToAnotherRowOrPracticeDoesNotOpen(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let sql = world.services.database.sql
-            let demo = TestWorld.demo, other = TestWorld.other
+            let demo = TestWorld.demo
+            let other = TestWorld.other
             // Jane's last name copied into John's row (same practice, other row).
-            try await sql.raw("UPDATE patients SET last_name = (SELECT last_name FROM patients WHERE id = \(bind: demo.jane)) WHERE id = \(bind: demo.john)").run()
+            try await sql.raw("UPDATE patients SET last_name = (SELECT last_name FROM patients WHERE id = \(bind: demo.jane)) WHERE id = \(bind: demo.john)")
+                .run()
             // Demo's Bob's first name copied into the other practice's Bob.
-            try await sql.raw("UPDATE patients SET first_name = (SELECT first_name FROM patients WHERE id = \(bind: demo.bob)) WHERE id = \(bind: other.bob)").run()
-            for (path, account, practice) in [("/api/v1/patients/\(demo.john.wire)", TestWorld.Account.admin, demo),
-                                              ("/api/v1/patients", .admin, demo),
-                                              ("/api/v1/patients/\(other.bob.wire)", .admin, other)] {
+            try await sql.raw("UPDATE patients SET first_name = (SELECT first_name FROM patients WHERE id = \(bind: demo.bob)) WHERE id = \(bind: other.bob)")
+                .run()
+            for (path, account, practice) in [
+                ("/api/v1/patients/\(demo.john.wire)", TestWorld.Account.admin, demo),
+                ("/api/v1/patients", .admin, demo),
+                ("/api/v1/patients/\(other.bob.wire)", .admin, other),
+            ] {
                 let reply = try await world.call(.get, path, as: account, in: practice)
                 #expect(reply.status == .conflict, "\(path): \(reply.status)")
                 #expect((reply.json["type"] as? String)?.hasSuffix("record-unreadable") == true)
@@ -161,16 +181,23 @@ struct EncryptionAtRestTests {
         try await withWorld(backend) { world in
             let demo = TestWorld.demo
             let sql = world.services.database.sql
-            let created = try await world.call(.post, "/api/v1/notes", as: .smith, json: ["patientId": demo.john.wire, "type": "progress",
-                                                                                            "sections": ["narrative": "First draft"]])
+            let created = try await world.call(
+                .post, "/api/v1/notes", as: .smith,
+                json: [
+                    "patientId": demo.john.wire, "type": "progress",
+                    "sections": ["narrative": "First draft"],
+                ])
             let id = try #require(created.json["id"] as? String)
             struct Row: Decodable { var sections: String }
-            let oldCiphertext = try await sql.raw("SELECT sections FROM clinical_notes WHERE id = \(bind: UUID(uuidString: id)!)").first(decoding: Row.self)!.sections
+            let oldCiphertext = try await sql.raw("SELECT sections FROM clinical_notes WHERE id = \(bind: UUID(uuidString: id)!)").first(decoding: Row.self)!
+                .sections
             #expect(try await world.call(.patch, "/api/v1/notes/\(id)", as: .smith, json: ["sections": ["narrative": "Final text"]]).status == .ok)
             #expect(try await world.call(.post, "/api/v1/notes/\(id)/sign", as: .smith).status == .ok)
             // Someone with database access restores the draft-era ciphertext (valid for this very row and column),
             // passing the lock trigger by raising key_version as a re-encryption would.
-            try await sql.raw("UPDATE clinical_notes SET sections = \(bind: oldCiphertext), key_version = key_version + 1 WHERE id = \(bind: UUID(uuidString: id)!)").run()
+            try await sql.raw(
+                "UPDATE clinical_notes SET sections = \(bind: oldCiphertext), key_version = key_version + 1 WHERE id = \(bind: UUID(uuidString: id)!)"
+            ).run()
             let reply = try await world.call(.get, "/api/v1/notes/\(id)", as: .smith)
             #expect(reply.status == .conflict && !reply.text.contains("First draft"), "\(reply.status) \(reply.text)")
         }
@@ -190,17 +217,22 @@ struct EncryptionAtRestTests {
             let login = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "other", "email": "admin@demo.test", "password": DemoSeed.password])
             #expect(login.status == .gone)
             struct Count: Decodable { var n: Int }
-            #expect(try await world.services.database.sql.raw("SELECT COUNT(*) AS n FROM tenant_keys WHERE tenant_id = \(bind: other.id)").first(decoding: Count.self)?.n == 0)
+            #expect(
+                try await world.services.database.sql.raw("SELECT COUNT(*) AS n FROM tenant_keys WHERE tenant_id = \(bind: other.id)").first(
+                    decoding: Count.self)?.n == 0)
             // The demo practice is untouched; the shredded one's audit chain (no PHI) still verifies and records the shredding.
             #expect(try await world.call(.get, "/api/v1/patients/\(TestWorld.demo.john.wire)", as: .admin).status == .ok)
             let report = try await world.services.verifyAudit(of: other)
             #expect(report.isIntact)
-            let events = try await world.services.auditLog.list(tenantID: other.id, filter: AuditEventFilter(action: "keys.shred"), page: PageRequest(),
-                                                                on: world.services.database.sql)
+            let events = try await world.services.auditLog.list(
+                tenantID: other.id, filter: AuditEventFilter(action: "keys.shred"), page: PageRequest(),
+                on: world.services.database.sql)
             #expect(events.items.count == 1)
             // Start-up never hands a shredded practice new keys (its ciphertext would otherwise be taken for plaintext).
             try await world.services.keyMaintenance.encryptLegacyTenants()
-            #expect(try await world.services.database.sql.raw("SELECT COUNT(*) AS n FROM tenant_keys WHERE tenant_id = \(bind: other.id)").first(decoding: Count.self)?.n == 0)
+            #expect(
+                try await world.services.database.sql.raw("SELECT COUNT(*) AS n FROM tenant_keys WHERE tenant_id = \(bind: other.id)").first(
+                    decoding: Count.self)?.n == 0)
         }
     }
 }

@@ -1,7 +1,8 @@
-@testable import EHRPersistence
 import Foundation
 import SQLKit
 import Testing
+
+@testable import EHRPersistence
 
 /// The PostgreSQL fast path for appointment lists must really run there (not silently fall back),
 /// and must agree with the general SQLKit path.

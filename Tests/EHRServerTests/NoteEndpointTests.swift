@@ -37,8 +37,9 @@ import Testing
             #expect(fetched.json["sections"] as? [String: String] == soap)
 
             // A note linked to one of John's appointments, and a note about Jane (also Dr. Smith's patient).
-            let withAppointment = try await create(world, as: .smith, patient: demo.john, type: "progress", sections: ["narrative": "Session"],
-                                                   appointmentID: demo.johnAppointment)
+            let withAppointment = try await create(
+                world, as: .smith, patient: demo.john, type: "progress", sections: ["narrative": "Session"],
+                appointmentID: demo.johnAppointment)
             #expect(withAppointment.status == .created)
             #expect(withAppointment.json["appointmentId"] as? String == demo.johnAppointment.idText)
             #expect(try await create(world, as: .smith, patient: demo.jane, type: "dap", sections: ["data": "d"]).status == .created)
@@ -50,8 +51,9 @@ import Testing
             expectProblem(try await create(world, as: .john, patient: demo.john, sections: soap), 404, "client John for himself")
             expectProblem(try await create(world, as: .jane, patient: demo.john, sections: soap), 404, "client Jane for John")
             expectProblem(try await create(world, as: .bob, patient: demo.bob, type: "progress", sections: ["narrative": "x"]), 404, "client Bob for himself")
-            expectProblem(try await create(world, as: .johnson, in: other, patient: demo.bob, type: "progress", sections: ["narrative": "x"]), 404,
-                          "other practice's Dr. Johnson for demo's Bob")
+            expectProblem(
+                try await create(world, as: .johnson, in: other, patient: demo.bob, type: "progress", sections: ["narrative": "x"]), 404,
+                "other practice's Dr. Johnson for demo's Bob")
             expectProblem(try await create(world, as: .smith, in: other, patient: demo.john, sections: soap), 404, "other practice's Dr. Smith")
             expectProblem(try await create(world, as: .smith, patient: UUID(), sections: soap), 404, "unknown patient")
 
@@ -65,29 +67,36 @@ import Testing
     func createValidation(_ backend: TestBackend) async throws {
         try await inWorld(backend) { world in
             // Unknown section key for the type.
-            expectProblem(try await create(world, as: .smith, patient: demo.john, sections: ["subjective": "ok", "behavior": "x"]), 422,
-                          field: "sections.behavior", "unknown key")
+            expectProblem(
+                try await create(world, as: .smith, patient: demo.john, sections: ["subjective": "ok", "behavior": "x"]), 422,
+                field: "sections.behavior", "unknown key")
             // Every bad section is named.
-            let several = try await create(world, as: .smith, patient: demo.john, type: "dap",
-                                           sections: ["data": "ok", "subjective": "x", "plan": String(repeating: "p", count: 50_001)])
+            let several = try await create(
+                world, as: .smith, patient: demo.john, type: "dap",
+                sections: ["data": "ok", "subjective": "x", "plan": String(repeating: "p", count: 50_001)])
             expectProblem(several, 422, field: "sections.subjective", "several bad sections")
             #expect(several.problemFields.contains("sections.plan"))
             // Over-long section.
-            expectProblem(try await create(world, as: .smith, patient: demo.john, sections: ["plan": String(repeating: "p", count: 50_001)]), 422,
-                          field: "sections.plan", "over-long section")
-            #expect(try await create(world, as: .smith, patient: demo.john, sections: ["plan": String(repeating: "p", count: 50_000)]).status == .created,
-                    "exactly 50,000 characters is allowed")
+            expectProblem(
+                try await create(world, as: .smith, patient: demo.john, sections: ["plan": String(repeating: "p", count: 50_001)]), 422,
+                field: "sections.plan", "over-long section")
+            #expect(
+                try await create(world, as: .smith, patient: demo.john, sections: ["plan": String(repeating: "p", count: 50_000)]).status == .created,
+                "exactly 50,000 characters is allowed")
             // An appointment of another patient.
-            expectProblem(try await create(world, as: .smith, patient: demo.john, sections: soap, appointmentID: demo.bobAppointment), 422,
-                          field: "appointmentId", "another patient's appointment")
+            expectProblem(
+                try await create(world, as: .smith, patient: demo.john, sections: soap, appointmentID: demo.bobAppointment), 422,
+                field: "appointmentId", "another patient's appointment")
             // Wrong JSON type for a section value: malformed, 400.
-            let numeric = try await world.call(.post, path, as: .smith,
-                                               json: ["patientId": demo.john.idText, "type": "soap", "sections": ["subjective": 5]])
+            let numeric = try await world.call(
+                .post, path, as: .smith,
+                json: ["patientId": demo.john.idText, "type": "soap", "sections": ["subjective": 5]])
             expectProblem(numeric, 400, "numeric section value")
             #expect(numeric.problemFields.contains { $0.hasPrefix("sections") }, "names the section: \(numeric.problemFields)")
             // Unknown note type: 400 naming type.
-            expectProblem(try await create(world, as: .smith, patient: demo.john, type: "freeform", sections: ["narrative": "x"]), 400,
-                          field: "type", "unknown type")
+            expectProblem(
+                try await create(world, as: .smith, patient: demo.john, type: "freeform", sections: ["narrative": "x"]), 400,
+                field: "type", "unknown type")
             // Only the valid one was stored.
             let list = try await world.call(.get, "\(path)?patientId=\(demo.john.idText)", as: .smith)
             #expect(list.items.count == 2, "seeded note + the 50,000-character note")
@@ -112,20 +121,24 @@ import Testing
             #expect(retyped.json["type"] as? String == "progress")
             // A new type that the existing sections do not fit.
             expectProblem(try await world.call(.patch, note, as: .smith, json: ["type": "soap"]), 422, field: "sections.narrative", "type change")
-            expectProblem(try await world.call(.patch, note, as: .smith, json: ["sections": ["subjective": "x"]]), 422,
-                          field: "sections.subjective", "sections not fitting the type")
+            expectProblem(
+                try await world.call(.patch, note, as: .smith, json: ["sections": ["subjective": "x"]]), 422,
+                field: "sections.subjective", "sections not fitting the type")
             let linked = try await world.call(.patch, note, as: .smith, json: ["appointmentId": demo.johnAppointment.idText])
             #expect(linked.status == .ok)
             #expect(linked.json["appointmentId"] as? String == demo.johnAppointment.idText)
-            expectProblem(try await world.call(.patch, note, as: .smith, json: ["appointmentId": demo.bobAppointment.idText]), 422,
-                          field: "appointmentId", "another patient's appointment")
+            expectProblem(
+                try await world.call(.patch, note, as: .smith, json: ["appointmentId": demo.bobAppointment.idText]), 422,
+                field: "appointmentId", "another patient's appointment")
 
             for account in [TestWorld.Account.johnson, .admin, .john, .jane, .bob] {
-                expectProblem(try await world.call(.patch, note, as: account, json: ["sections": ["narrative": "tampered"]]), 404,
-                              "\(account) PATCH Smith's draft")
+                expectProblem(
+                    try await world.call(.patch, note, as: account, json: ["sections": ["narrative": "tampered"]]), 404,
+                    "\(account) PATCH Smith's draft")
             }
-            expectProblem(try await world.call(.patch, note, as: .smith, in: other, json: ["sections": ["narrative": "tampered"]]), 404,
-                          "other practice's Dr. Smith")
+            expectProblem(
+                try await world.call(.patch, note, as: .smith, in: other, json: ["sections": ["narrative": "tampered"]]), 404,
+                "other practice's Dr. Smith")
             let after = try await world.call(.get, note, as: .smith)
             #expect(after.json["sections"] as? [String: String] == ["narrative": "Now a progress note."], "denied edits changed nothing")
             // Dr. Johnson edits his own draft about Bob; Dr. Smith cannot.
@@ -205,13 +218,15 @@ import Testing
             let noteHash = try #require(signed.json["contentHash"] as? String)
 
             for account in [TestWorld.Account.johnson, .admin, .john, .jane, .bob] {
-                expectProblem(try await world.call(.post, "\(note)/addenda", as: account, json: ["text": "not mine"]), 404,
-                              "\(account) adding an addendum")
+                expectProblem(
+                    try await world.call(.post, "\(note)/addenda", as: account, json: ["text": "not mine"]), 404,
+                    "\(account) adding an addendum")
             }
             expectProblem(try await world.call(.post, "\(note)/addenda", as: .smith, in: other, json: ["text": "x"]), 404, "other practice")
             expectProblem(try await world.call(.post, "\(note)/addenda", as: .smith, json: ["text": "   "]), 422, field: "text", "blank addendum")
-            expectProblem(try await world.call(.post, "\(note)/addenda", as: .smith, json: ["text": String(repeating: "a", count: 50_001)]), 422,
-                          field: "text", "over-long addendum")
+            expectProblem(
+                try await world.call(.post, "\(note)/addenda", as: .smith, json: ["text": String(repeating: "a", count: 50_001)]), 422,
+                field: "text", "over-long addendum")
 
             let added = try await world.call(.post, "\(note)/addenda", as: .smith, json: ["text": "Correction: GAD-7 was 10."])
             #expect(added.status == .created, "\(added.text)")
@@ -244,8 +259,9 @@ import Testing
             let seeded = try await world.call(.post, "\(path)/\(demo.johnSignedNote.idText)/addenda", as: .smith, json: ["text": "Late entry."])
             #expect(seeded.status == .created)
             // Addendum on the seeded draft: 409 for its author.
-            expectProblem(try await world.call(.post, "\(path)/\(demo.bobDraftNote.idText)/addenda", as: .johnson, json: ["text": "x"]), 409,
-                          "addendum on seeded draft")
+            expectProblem(
+                try await world.call(.post, "\(path)/\(demo.bobDraftNote.idText)/addenda", as: .johnson, json: ["text": "x"]), 409,
+                "addendum on seeded draft")
         }
     }
 
@@ -390,8 +406,9 @@ import Testing
         try await inWorld(backend) { world in
             let draft = try await createOK(world, patient: demo.john, sections: soap)
             let seeded = "\(path)/\(demo.johnSignedNote.idText)"
-            let moved = try await world.call(.patch, "/api/v1/patients/\(demo.john.idText)", as: .admin,
-                                             json: ["assignedTherapistId": demo.johnson.idText])
+            let moved = try await world.call(
+                .patch, "/api/v1/patients/\(demo.john.idText)", as: .admin,
+                json: ["assignedTherapistId": demo.johnson.idText])
             #expect(moved.status == .ok, "\(moved.text)")
 
             // Dr. Johnson now sees John's notes and may amend the signed one.
@@ -407,7 +424,8 @@ import Testing
             // Dr. Smith lost access to John's notes, and may no longer edit his own draft or write new notes.
             expectProblem(try await world.call(.get, seeded, as: .smith), 404, "Smith GET after reassignment")
             #expect(ids(try await world.call(.get, path, as: .smith)).isDisjoint(with: [demo.johnSignedNote.idText, draft]))
-            expectProblem(try await world.call(.patch, "\(path)/\(draft)", as: .smith, json: ["sections": ["plan": "x"]]), 404, "Smith edits after reassignment")
+            expectProblem(
+                try await world.call(.patch, "\(path)/\(draft)", as: .smith, json: ["sections": ["plan": "x"]]), 404, "Smith edits after reassignment")
             expectProblem(try await create(world, as: .smith, patient: demo.john, sections: soap), 404, "Smith writes after reassignment")
             #expect(try await create(world, as: .johnson, patient: demo.john, sections: soap).status == .created)
             // John still sees his signed note.
@@ -440,7 +458,8 @@ import Testing
             let janeDap = try await createOK(world, patient: demo.jane, type: "dap", sections: ["data": "d"])
             let janeVoided = try await createOK(world, patient: demo.jane, type: "birp", sections: ["behavior": "b"])
             #expect(try await world.call(.delete, "\(path)/\(janeVoided)", as: .smith, json: ["reason": "dup"]).status == .ok)
-            let seededJohn = demo.johnSignedNote.idText, seededBob = demo.bobDraftNote.idText
+            let seededJohn = demo.johnSignedNote.idText
+            let seededBob = demo.bobDraftNote.idText
 
             let smithAll = try await world.call(.get, path, as: .smith)
             #expect(ids(smithAll) == [seededJohn, johnDraft, johnProgress, janeDap, janeVoided])
@@ -558,16 +577,20 @@ import Testing
         }
     }
 
-    private func create(_ world: TestWorld, as account: TestWorld.Account, in practice: TestWorld.Practice = TestWorld.demo, patient: UUID,
-                        type: String = "soap", sections: [String: String], appointmentID: UUID? = nil) async throws -> Reply {
+    private func create(
+        _ world: TestWorld, as account: TestWorld.Account, in practice: TestWorld.Practice = TestWorld.demo, patient: UUID,
+        type: String = "soap", sections: [String: String], appointmentID: UUID? = nil
+    ) async throws -> Reply {
         var body: [String: Any] = ["patientId": patient.idText, "type": type, "sections": sections]
         if let appointmentID { body["appointmentId"] = appointmentID.idText }
         return try await world.call(.post, path, as: account, in: practice, json: body)
     }
 
     /// Dr. Smith writes a draft; returns its id (the test stops if that fails).
-    private func createOK(_ world: TestWorld, patient: UUID, type: String = "soap", sections: [String: String],
-                          sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    private func createOK(
+        _ world: TestWorld, patient: UUID, type: String = "soap", sections: [String: String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String {
         let reply = try await create(world, as: .smith, patient: patient, type: type, sections: sections)
         #expect(reply.status == .created, "create failed: \(reply.status.code) \(reply.text)", sourceLocation: sourceLocation)
         return try #require(reply.json["id"] as? String, sourceLocation: sourceLocation)

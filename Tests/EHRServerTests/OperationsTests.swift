@@ -4,11 +4,16 @@ import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
 import Testing
+
 @testable import EHRServer
 
 /// Metrics and structured logs: what operators see, and that it never carries PHI, tokens or passwords.
 @Suite("Metrics and logs", .serialized)
 struct OperationsTests {
+    @Sendable static func withMetricsToken(_ configuration: inout AppConfiguration) {
+        configuration.metricsToken = "metrics-token-for-tests-0123"
+    }
+
     @Test(arguments: TestBackend.all)
     func logsOfAFullFlowHoldNoSentinelTokenOrPassword(_ backend: TestBackend) async throws {
         let lines = NIOLockedValueBox<[String]>([])
@@ -20,9 +25,11 @@ struct OperationsTests {
             try await EncryptionAtRestTests.seedSentinels(world)
             // Failures too: bad input carrying PHI, wrong passwords, a moved ciphertext.
             _ = try await world.call(.post, "/api/v1/patients", as: .admin, json: ["firstName": "Zyxquorbel", "lastName": "", "dateOfBirth": "1987-11-23"])
-            _ = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "zyx.sentinel@quorbel.test", "password": "Plimthwaite-password"])
+            _ = try await world.call(
+                .post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "zyx.sentinel@quorbel.test", "password": "Plimthwaite-password"])
             let ok = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": DemoSeed.password])
-            let refresh = try #require(ok.json["refreshToken"] as? String), access = try #require(ok.json["accessToken"] as? String)
+            let refresh = try #require(ok.json["refreshToken"] as? String)
+            let access = try #require(ok.json["accessToken"] as? String)
             _ = try await world.call(.get, "/api/v1/patients?email=zyx.sentinel@quorbel.test", as: .admin)
             let all = lines.withLockedValue { $0 }
             let text = all.joined(separator: "\n").lowercased()
@@ -32,16 +39,21 @@ struct OperationsTests {
             #expect(!text.contains(refresh.lowercased()) && !text.contains(access.lowercased()) && !text.contains(DemoSeed.password))
             // One request line per request, with template, status, request id and practice.
             let requests = all.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }.filter { $0["message"] == "request" }
-            #expect(requests.contains { $0["http.route"] == "/api/v1/patients/{id}" && $0["http.status"] == "200" && $0["tenant.id"] == TestWorld.demo.tenantID.wire
-                && $0["request.id"] != nil && $0["duration_ms"] != nil })
+            #expect(
+                requests.contains {
+                    $0["http.route"] == "/api/v1/patients/{id}" && $0["http.status"] == "200" && $0["tenant.id"] == TestWorld.demo.tenantID.wire
+                        && $0["request.id"] != nil && $0["duration_ms"] != nil
+                })
             #expect(!requests.contains { ($0["http.route"] ?? "").contains(TestWorld.demo.john.wire) })
-            print("logs (\(backend.testDescription)): \(all.count) JSON lines at trace level, \(requests.count) request lines, 0 of \(EncryptionAtRestTests.sentinels.count) sentinels, no token or password")
+            print(
+                "logs (\(backend.testDescription)): \(all.count) JSON lines at trace level, \(requests.count) request lines, 0 of \(EncryptionAtRestTests.sentinels.count) sentinels, no token or password"
+            )
         }
     }
 
     @Test(arguments: TestBackend.all)
     func metricsCountRequestsByRouteTemplateAndNeedTheToken(_ backend: TestBackend) async throws {
-        try await withWorld(backend, configure: { $0.metricsToken = "metrics-token-for-tests-0123" }) { world in
+        try await withWorld(backend, configure: Self.withMetricsToken) { world in
             _ = try await world.call(.get, "/api/v1/patients/\(TestWorld.demo.john.wire)", as: .admin)
             _ = try await world.call(.get, "/api/v1/patients/\(UUID().wire)", as: .admin)
             _ = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": "wrong-password-x"])
@@ -60,8 +72,10 @@ struct OperationsTests {
     }
 
     @Test func productionRequiresAMetricsToken() throws {
-        var env = ["EHR_ENV": "production", "DATABASE_URL": "postgres://u:p@127.0.0.1/db", "EHR_JWT_PRIVATE_KEY": "x",
-                   "EHR_MASTER_KEY": Data(repeating: 1, count: 32).base64EncodedString(), "EHR_AUDIT_KEY": Data(repeating: 2, count: 32).base64EncodedString()]
+        var env = [
+            "EHR_ENV": "production", "DATABASE_URL": "postgres://u:p@127.0.0.1/db", "EHR_JWT_PRIVATE_KEY": "x",
+            "EHR_MASTER_KEY": Data(repeating: 1, count: 32).base64EncodedString(), "EHR_AUDIT_KEY": Data(repeating: 2, count: 32).base64EncodedString(),
+        ]
         #expect(throws: ConfigurationError.self) { try AppConfiguration.fromEnvironment(env) }
         env["EHR_METRICS_TOKEN"] = "a-long-enough-metrics-token"
         let configuration = try AppConfiguration.fromEnvironment(env)

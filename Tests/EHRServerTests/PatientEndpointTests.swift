@@ -30,8 +30,9 @@ import Testing
             for account in Account.allCases {
                 let list = try await world.call(.get, "/api/v1/patients", as: account)
                 #expect(list.status == .ok, "\(account): \(list.text)")
-                #expect(ids(list).count == visible(to: account).count && Set(ids(list)) == Set(visible(to: account).map { wire($0) }),
-                        "\(account) lists \(list.items.compactMap { $0["firstName"] as? String })")
+                #expect(
+                    ids(list).count == visible(to: account).count && Set(ids(list)) == Set(visible(to: account).map { wire($0) }),
+                    "\(account) lists \(list.items.compactMap { $0["firstName"] as? String })")
                 #expect(list.json["nextCursor"] is NSNull)
             }
             let foreign = try await world.call(.get, "/api/v1/patients", as: .admin, in: other)
@@ -97,8 +98,10 @@ import Testing
                 #expect(reply.status == .badRequest)
                 #expect(reply.problemFields == ["id"])
             }
-            for (query, field) in [("limit=0", "limit"), ("limit=101", "limit"), ("cursor=zzz", "cursor"), ("status=archived", "status"),
-                                   ("assignedTherapistId=nope", "assignedTherapistId")] {
+            for (query, field) in [
+                ("limit=0", "limit"), ("limit=101", "limit"), ("cursor=zzz", "cursor"), ("status=archived", "status"),
+                ("assignedTherapistId=nope", "assignedTherapistId"),
+            ] {
                 let reply = try await world.call(.get, "/api/v1/patients?" + query, token: token)
                 #expect(reply.status == .badRequest, "?\(query): \(reply.text)")
                 #expect(reply.problemFields.contains(field), "?\(query) should name \(field): \(reply.text)")
@@ -121,11 +124,13 @@ import Testing
     @Test(arguments: TestBackend.all)
     func adminRegistersPatientWithPortalAccess(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let created = try await world.call(.post, "/api/v1/patients", as: .admin, json: newPatient([
-                "email": "Casey.Morgan@demo.test", "phone": "+1-212-555-0148", "portalAccess": true,
-                "address": ["line1": "221 Maple Avenue", "city": "Brooklyn", "state": "NY", "postalCode": "11201"],
-                "emergencyContact": ["name": "Taylor Morgan", "phone": "+1-212-555-0199", "relationship": "Spouse"],
-            ]))
+            let created = try await world.call(
+                .post, "/api/v1/patients", as: .admin,
+                json: newPatient([
+                    "email": "Casey.Morgan@demo.test", "phone": "+1-212-555-0148", "portalAccess": true,
+                    "address": ["line1": "221 Maple Avenue", "city": "Brooklyn", "state": "NY", "postalCode": "11201"],
+                    "emergencyContact": ["name": "Taylor Morgan", "phone": "+1-212-555-0199", "relationship": "Spouse"],
+                ]))
             try #require(created.status == .created, "\(created.text)")
             let invitation = try #require(created.json["invitationToken"] as? String)
             #expect(!invitation.isEmpty)
@@ -191,13 +196,17 @@ import Testing
                 #expect(reply.problemFields == [field], "\(body)")
             }
 
-            let many = try await create(newPatient([
-                "firstName": " ", "dateOfBirth": "yesterday", "email": "bad", "phone": "1", "assignedTherapistId": wire(UUID()),
-                "emergencyContact": ["name": "", "phone": "12"],
-            ]))
+            let many = try await create(
+                newPatient([
+                    "firstName": " ", "dateOfBirth": "yesterday", "email": "bad", "phone": "1", "assignedTherapistId": wire(UUID()),
+                    "emergencyContact": ["name": "", "phone": "12"],
+                ]))
             #expect(many.status == .unprocessableContent)
-            #expect(Set(many.problemFields) == ["firstName", "dateOfBirth", "email", "phone", "assignedTherapistId",
-                                                "emergencyContact.name", "emergencyContact.phone"], "\(many.problemFields)")
+            #expect(
+                Set(many.problemFields) == [
+                    "firstName", "dateOfBirth", "email", "phone", "assignedTherapistId",
+                    "emergencyContact.name", "emergencyContact.phone",
+                ], "\(many.problemFields)")
 
             let unknown = try await create(newPatient(["tenantId": wire(other.tenantID)]))
             #expect(unknown.status == .badRequest)
@@ -225,8 +234,9 @@ import Testing
     func therapistsAndClientsCannotRegisterPatients(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             for account in [Account.smith, .johnson, .john, .jane, .bob] {
-                let reply = try await world.call(.post, "/api/v1/patients", as: account,
-                                                 json: newPatient(["assignedTherapistId": wire(account == .johnson ? demo.johnson : demo.smith)]))
+                let reply = try await world.call(
+                    .post, "/api/v1/patients", as: account,
+                    json: newPatient(["assignedTherapistId": wire(account == .johnson ? demo.johnson : demo.smith)]))
                 #expect(reply.status == .notFound, "\(account) POST /patients: expected 404, got \(reply.status.code) \(reply.text)")
             }
             #expect(try await world.call(.get, "/api/v1/patients", as: .admin).items.count == 3)
@@ -268,8 +278,10 @@ import Testing
     @Test(arguments: TestBackend.all)
     func therapistsAndClientsCannotUpdatePatients(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let attempts: [(Account, UUID)] = [(.smith, demo.john), (.smith, demo.bob), (.johnson, demo.bob), (.johnson, demo.john),
-                                               (.john, demo.john), (.john, demo.jane), (.bob, demo.bob)]
+            let attempts: [(Account, UUID)] = [
+                (.smith, demo.john), (.smith, demo.bob), (.johnson, demo.bob), (.johnson, demo.john),
+                (.john, demo.john), (.john, demo.jane), (.bob, demo.bob),
+            ]
             for (account, patient) in attempts {
                 let reply = try await world.call(.patch, patientPath(patient), as: account, json: ["phone": "+1-555-9999"])
                 #expect(reply.status == .notFound, "\(account) PATCH patient \(patient): expected 404, got \(reply.status.code) \(reply.text)")

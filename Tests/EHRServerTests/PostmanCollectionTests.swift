@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+
 @testable import EHRServer
 
 /// Executes every request of the Postman collection, in order, against the running service: variables,
@@ -27,7 +28,10 @@ struct PostmanCollectionTests {
         var steps: [Step] = []
         func walk(_ items: [[String: Any]]) throws {
             for item in items {
-                if let children = item["item"] as? [[String: Any]] { try walk(children); continue }
+                if let children = item["item"] as? [[String: Any]] {
+                    try walk(children)
+                    continue
+                }
                 let name = item["name"] as? String ?? "?"
                 let request = try #require(item["request"] as? [String: Any], "\(name)")
                 let script = ((item["event"] as? [[String: Any]])?.first?["script"] as? [String: Any])?["exec"] as? [String] ?? []
@@ -37,10 +41,11 @@ struct PostmanCollectionTests {
                 let headers = (request["header"] as? [[String: Any]] ?? []).compactMap { h in
                     (h["key"] as? String).flatMap { key in (h["value"] as? String).map { (key, $0) } }
                 }
-                steps.append(Step(
-                    name: name, method: HTTPRequest.Method(rawValue: try #require(request["method"] as? String))!,
-                    url: try #require((request["url"] as? [String: Any])?["raw"] as? String), headers: headers,
-                    body: (request["body"] as? [String: Any])?["raw"] as? String, expectedStatus: status, saves: saves))
+                steps.append(
+                    Step(
+                        name: name, method: HTTPRequest.Method(rawValue: try #require(request["method"] as? String))!,
+                        url: try #require((request["url"] as? [String: Any])?["raw"] as? String), headers: headers,
+                        body: (request["body"] as? [String: Any])?["raw"] as? String, expectedStatus: status, saves: saves))
             }
         }
         try walk(try #require(collection["item"] as? [[String: Any]]))
@@ -72,7 +77,10 @@ struct PostmanCollectionTests {
         for part in path.split(separator: ".") {
             var key = String(part)
             var index: Int?
-            if let match = key.firstMatch(of: /^(\w+)\[(\d+)\]$/) { key = String(match.1); index = Int(match.2) }
+            if let match = key.firstMatch(of: /^(\w+)\[(\d+)\]$/) {
+                key = String(match.1)
+                index = Int(match.2)
+            }
             current = (current as? [String: Any])?[key]
             if let index { current = (current as? [Any]).flatMap { index < $0.count ? $0[index] : nil } }
         }
@@ -94,7 +102,9 @@ struct PostmanCollectionTests {
                     token = try Self.substitute(value, variables).replacingOccurrences(of: "Bearer ", with: "")
                 }
                 let reply = try await world.call(step.method, path, token: token, raw: try step.body.map { try Self.substitute($0, variables) })
-                try #require(Int(reply.status.code) == step.expectedStatus, "\(step.name): \(reply.status.code), expected \(step.expectedStatus): \(reply.text.prefix(300))")
+                try #require(
+                    Int(reply.status.code) == step.expectedStatus,
+                    "\(step.name): \(reply.status.code), expected \(step.expectedStatus): \(reply.text.prefix(300))")
                 let json: Any = (try? JSONSerialization.jsonObject(with: Data(buffer: reply.body))) ?? [:]
                 for save in step.saves {
                     guard let saved = Self.value(at: save.path, in: json) else {

@@ -33,19 +33,22 @@ import Testing
             #expect(short.status == .unprocessableContent, "\(short.text)")
             #expect(short.problemFields == ["password"])
 
-            let accepted = try await world.call(.post, "/api/v1/auth/accept-invite",
-                                                json: ["token": invitation, "password": "correct horse battery"])
+            let accepted = try await world.call(
+                .post, "/api/v1/auth/accept-invite",
+                json: ["token": invitation, "password": "correct horse battery"])
             #expect(accepted.status == .ok, "\(accepted.text)")
             #expect(accepted.json["id"] as? String == id)
             #expect(accepted.json["role"] as? String == "therapist")
             #expect(accepted.json["accessToken"] == nil, "accepting does not sign in")
 
-            let again = try await world.call(.post, "/api/v1/auth/accept-invite",
-                                             json: ["token": invitation, "password": "another long password"])
+            let again = try await world.call(
+                .post, "/api/v1/auth/accept-invite",
+                json: ["token": invitation, "password": "another long password"])
             #expect(again.status == .notFound, "an invitation is single-use: \(again.text)")
 
-            let login = try await world.call(.post, "/api/v1/auth/login",
-                                             json: ["tenant": "demo", "email": "DR.NEW@demo.test", "password": "correct horse battery"])
+            let login = try await world.call(
+                .post, "/api/v1/auth/login",
+                json: ["tenant": "demo", "email": "DR.NEW@demo.test", "password": "correct horse battery"])
             #expect(login.status == .ok, "\(login.text)")
             let user = login.json["user"] as? [String: Any]
             #expect(user?["id"] as? String == id)
@@ -67,9 +70,11 @@ import Testing
             #expect(xyz.status == .unprocessableContent, "\(xyz.text)")
             #expect(Set(xyz.problemFields) == ["licenseState"], "\(xyz.text)")
 
-            let many = try await world.call(.post, "/api/v1/providers", token: token, json: newProvider([
-                "email": "nope", "displayName": " ", "licenseState": "1", "credentials": "",
-            ]))
+            let many = try await world.call(
+                .post, "/api/v1/providers", token: token,
+                json: newProvider([
+                    "email": "nope", "displayName": " ", "licenseState": "1", "credentials": "",
+                ]))
             #expect(many.status == .unprocessableContent)
             #expect(Set(many.problemFields) == ["email", "displayName", "licenseState", "credentials"])
 
@@ -94,8 +99,9 @@ import Testing
     func therapistsAndClientsCannotAddProviders(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             for account in [Account.smith, .johnson, .john, .jane, .bob] {
-                let reply = try await world.call(.post, "/api/v1/providers", as: account,
-                                                 json: newProvider(["email": "by.\(account.rawValue)@demo.test"]))
+                let reply = try await world.call(
+                    .post, "/api/v1/providers", as: account,
+                    json: newProvider(["email": "by.\(account.rawValue)@demo.test"]))
                 #expect(reply.status == .notFound, "\(account) POST /providers: expected 404, got \(reply.status.code) \(reply.text)")
             }
             #expect(try await world.call(.get, "/api/v1/providers", as: .admin).items.count == 2)
@@ -176,15 +182,18 @@ import Testing
     @Test(arguments: TestBackend.all)
     func therapistUpdatesOwnProfileButNoOneElses(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let own = try await world.call(.patch, providerPath(demo.smith), as: .smith,
-                                           json: ["credentials": "PhD, LP, ABPP", "specialties": ["Anxiety", "Trauma"]])
+            let own = try await world.call(
+                .patch, providerPath(demo.smith), as: .smith,
+                json: ["credentials": "PhD, LP, ABPP", "specialties": ["Anxiety", "Trauma"]])
             #expect(own.status == .ok, "\(own.text)")
             #expect(own.json["credentials"] as? String == "PhD, LP, ABPP")
             #expect(own.json["specialties"] as? [String] == ["Anxiety", "Trauma"])
             #expect(own.json["licenseNumber"] as? String == "PSY-100234", "fields left out are unchanged")
 
-            let denied: [(Account, UUID)] = [(.smith, demo.johnson), (.johnson, demo.smith), (.john, demo.smith), (.john, demo.johnson),
-                                             (.bob, demo.johnson), (.jane, demo.smith)]
+            let denied: [(Account, UUID)] = [
+                (.smith, demo.johnson), (.johnson, demo.smith), (.john, demo.smith), (.john, demo.johnson),
+                (.bob, demo.johnson), (.jane, demo.smith),
+            ]
             for (account, target) in denied {
                 let reply = try await world.call(.patch, providerPath(target), as: account, json: ["credentials": "Hacked"])
                 #expect(reply.status == .notFound, "\(account) PATCH provider \(target): expected 404, got \(reply.status.code) \(reply.text)")
@@ -195,8 +204,9 @@ import Testing
                 #expect(try await world.call(.get, providerPath(id), as: .admin).json["credentials"] as? String != "Hacked")
             }
 
-            let byAdmin = try await world.call(.patch, providerPath(demo.johnson), as: .admin,
-                                               json: ["displayName": "Dr. Mike Johnson", "licenseState": "nj"])
+            let byAdmin = try await world.call(
+                .patch, providerPath(demo.johnson), as: .admin,
+                json: ["displayName": "Dr. Mike Johnson", "licenseState": "nj"])
             #expect(byAdmin.status == .ok)
             #expect(byAdmin.json["displayName"] as? String == "Dr. Mike Johnson")
             #expect(byAdmin.json["licenseState"] as? String == "NJ")
@@ -251,9 +261,11 @@ import Testing
             #expect(try await world.call(.delete, providerPath(demo.johnson), as: .admin).status == .noContent)
             #expect(try await world.call(.get, "/api/v1/auth/me", token: johnsonToken).status == .unauthorized)
             // A deactivated therapist cannot be assigned new patients.
-            let patient = try await world.call(.post, "/api/v1/patients", as: .admin, json: [
-                "firstName": "Riley", "lastName": "Chen", "dateOfBirth": "1985-11-30", "assignedTherapistId": wire(demo.johnson),
-            ])
+            let patient = try await world.call(
+                .post, "/api/v1/patients", as: .admin,
+                json: [
+                    "firstName": "Riley", "lastName": "Chen", "dateOfBirth": "1985-11-30", "assignedTherapistId": wire(demo.johnson),
+                ])
             #expect(patient.status == .unprocessableContent)
             #expect(patient.problemFields == ["assignedTherapistId"])
         }

@@ -1,7 +1,8 @@
 import EHRDomain
-@testable import EHRServer
 import Foundation
 import Testing
+
+@testable import EHRServer
 
 /// A changed role must end refresh at once (there is no API for role changes yet; an operator
 /// changing it in the database is exactly the case to guard).
@@ -11,8 +12,9 @@ struct RoleChangeTests {
     func refreshStopsWhenTheRoleChanged(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             // setup: Dr. Smith signs in
-            let login = try await world.call(.post, "/api/v1/auth/login",
-                                             json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": DemoSeed.password])
+            let login = try await world.call(
+                .post, "/api/v1/auth/login",
+                json: ["tenant": "demo", "email": "dr.smith@demo.test", "password": DemoSeed.password])
             try #require(login.status == .ok)
             let refreshToken = try #require(login.json["refreshToken"] as? String)
 

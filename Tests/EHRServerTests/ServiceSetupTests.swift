@@ -1,9 +1,10 @@
 import EHRDomain
 import EHRPersistence
-@testable import EHRServer
 import Foundation
 import Logging
 import Testing
+
+@testable import EHRServer
 
 /// Start-up behaviour: configuration, signing keys, seeding and practice creation.
 @Suite("Service setup")
@@ -52,7 +53,8 @@ struct ServiceSetupTests {
             #expect(tenant.slug == "acme")
             #expect(admin.email == "admin@acme.example")
             #expect(admin.role == .admin)
-            let login = try await world.call(.post, "/api/v1/auth/login", json: ["tenant": "acme", "email": "admin@acme.example", "password": "a long passphrase here"])
+            let login = try await world.call(
+                .post, "/api/v1/auth/login", json: ["tenant": "acme", "email": "admin@acme.example", "password": "a long passphrase here"])
             #expect(login.status == .ok)
 
             await #expect(throws: DomainError.self) {

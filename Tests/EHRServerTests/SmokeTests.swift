@@ -21,8 +21,9 @@ import Testing
     /// CI must run the PostgreSQL half of the suite; a missing cluster is a failure there, not a skip.
     @Test func postgresRunsInCI() {
         if ProcessInfo.processInfo.environment["CI"] == "true" {
-            #expect(TestBackend.all.contains { if case .postgres = $0 { true } else { false } },
-                    "CI=true but EHR_TEST_POSTGRES_URL is not set: the PostgreSQL suite would be skipped")
+            #expect(
+                TestBackend.all.contains { if case .postgres = $0 { true } else { false } },
+                "CI=true but EHR_TEST_POSTGRES_URL is not set: the PostgreSQL suite would be skipped")
         }
     }
 }

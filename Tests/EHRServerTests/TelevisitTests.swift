@@ -187,8 +187,10 @@ import Testing
     }
 
     /// Admin books a 50-minute appointment at 10:00 UTC `day` days from today; returns its id.
-    private func book(_ world: TestWorld, patient: UUID, therapist: UUID, day: Int, kind: String = "televisit",
-                      sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    private func book(
+        _ world: TestWorld, patient: UUID, therapist: UUID, day: Int, kind: String = "televisit",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String {
         let today = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
         let start = Date(timeIntervalSince1970: today + Double(day * 86_400 + 10 * 3600))
         let formatter = ISO8601DateFormatter()

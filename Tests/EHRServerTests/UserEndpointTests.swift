@@ -52,8 +52,10 @@ import Testing
             let clients = try await world.call(.get, "/api/v1/users?role=client", token: token)
             #expect(clients.items.count == 3)
 
-            for (query, field) in [("role=boss", "role"), ("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"),
-                                   ("cursor=not-a-cursor", "cursor")] {
+            for (query, field) in [
+                ("role=boss", "role"), ("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"),
+                ("cursor=not-a-cursor", "cursor"),
+            ] {
                 let reply = try await world.call(.get, "/api/v1/users?" + query, token: token)
                 #expect(reply.status == .badRequest, "?\(query): \(reply.text)")
                 #expect(reply.problemFields.contains(field), "?\(query) should name \(field): \(reply.text)")
@@ -96,8 +98,9 @@ import Testing
     func adminInvitesAnotherAdmin(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let token = try await world.token(.admin)
-            let created = try await world.call(.post, "/api/v1/users", token: token,
-                                               json: ["email": "Office.Manager@demo.test", "displayName": "Morgan Lee"])
+            let created = try await world.call(
+                .post, "/api/v1/users", token: token,
+                json: ["email": "Office.Manager@demo.test", "displayName": "Morgan Lee"])
             try #require(created.status == .created, "\(created.text)")
             let invitation = created.json["invitationToken"] as? String
             #expect(invitation?.isEmpty == false)
@@ -111,8 +114,9 @@ import Testing
             #expect(try await world.call(.get, "/api/v1/users/\(id)", token: token).status == .ok)
 
             // The invitee sets a password; the account is an admin account.
-            let accepted = try await world.call(.post, "/api/v1/auth/accept-invite",
-                                                json: ["token": invitation ?? "", "password": "a-long-enough-password"])
+            let accepted = try await world.call(
+                .post, "/api/v1/auth/accept-invite",
+                json: ["token": invitation ?? "", "password": "a-long-enough-password"])
             #expect(accepted.status == .ok, "\(accepted.text)")
             #expect(accepted.json["role"] as? String == "admin")
             #expect(accepted.json["id"] as? String == id)
@@ -142,8 +146,9 @@ import Testing
             #expect(Set(both.problemFields) == ["email", "displayName"])
 
             // Unknown fields (such as a role or tenant) and missing fields are malformed requests.
-            let withRole = try await world.call(.post, "/api/v1/users", token: token,
-                                                json: ["email": "x@demo.test", "displayName": "X", "role": "therapist"])
+            let withRole = try await world.call(
+                .post, "/api/v1/users", token: token,
+                json: ["email": "x@demo.test", "displayName": "X", "role": "therapist"])
             #expect(withRole.status == .badRequest)
             #expect(withRole.problemFields == ["role"])
             let missing = try await world.call(.post, "/api/v1/users", token: token, json: ["email": "x@demo.test"])
@@ -200,8 +205,9 @@ import Testing
     @Test(arguments: TestBackend.all)
     func deactivationEndsTheUsersSession(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let login = try await world.call(.post, "/api/v1/auth/login",
-                                             json: ["tenant": "demo", "email": "dr.johnson@demo.test", "password": "mentalspace-demo"])
+            let login = try await world.call(
+                .post, "/api/v1/auth/login",
+                json: ["tenant": "demo", "email": "dr.johnson@demo.test", "password": "mentalspace-demo"])
             try #require(login.status == .ok, "\(login.text)")
             let refresh = try #require(login.json["refreshToken"] as? String)
             let access = try #require(login.json["accessToken"] as? String)
@@ -213,8 +219,9 @@ import Testing
             #expect(refreshed.status == .unauthorized, "a deactivated user's refresh token must stop working: \(refreshed.text)")
             let me = try await world.call(.get, "/api/v1/auth/me", token: access)
             #expect(me.status == .unauthorized)
-            let again = try await world.call(.post, "/api/v1/auth/login",
-                                             json: ["tenant": "demo", "email": "dr.johnson@demo.test", "password": "mentalspace-demo"])
+            let again = try await world.call(
+                .post, "/api/v1/auth/login",
+                json: ["tenant": "demo", "email": "dr.johnson@demo.test", "password": "mentalspace-demo"])
             #expect(again.status == .unauthorized)
         }
     }

@@ -84,8 +84,9 @@ public actor StubChatService: ChatService {
         guard trimmed.count <= 4000 else { throw .invalidRequest("A message can have at most 4,000 characters.") }
         let channel = try await channel()
         guard let session = await api.session.current else { throw .notSignedIn }
-        let message = ChatMessage(id: UUID().uuidString.lowercased(), channelId: channel.id, senderId: session.userID, text: trimmed,
-                                  sentAt: Date(), delivery: .localOnly)
+        let message = ChatMessage(
+            id: UUID().uuidString.lowercased(), channelId: channel.id, senderId: session.userID, text: trimmed,
+            sentAt: Date(), delivery: .localOnly)
         do { try await store.queue.write { db in try message.insert(db) } } catch {
             throw .server(status: 0, detail: "The message could not be saved on this device.")
         }

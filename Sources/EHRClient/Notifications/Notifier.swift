@@ -42,8 +42,9 @@ public enum ReminderPlanner {
                 guard fireAt > now else { return nil }
                 let when = offset.label == "24h" ? "tomorrow" : "in 1 hour"
                 let kind = appointment.kind == "televisit" ? "video session" : "appointment"
-                return Reminder(id: "\(appointment.id)-\(offset.label)", appointmentId: appointment.id, fireAt: fireAt,
-                                title: "Upcoming \(kind)", body: "You have a \(kind) \(when).", read: false)
+                return Reminder(
+                    id: "\(appointment.id)-\(offset.label)", appointmentId: appointment.id, fireAt: fireAt,
+                    title: "Upcoming \(kind)", body: "You have a \(kind) \(when).", read: false)
             }
         }.sorted { ($0.fireAt, $0.id) < ($1.fireAt, $1.id) }
     }
@@ -87,40 +88,40 @@ public struct RecordingNotifier: Notifier {
 }
 
 #if canImport(UserNotifications)
-import UserNotifications
+    import UserNotifications
 
-/// Posts reminders as local notifications (iOS), keeping the same records for the badge.
-public struct LocalNotificationNotifier: Notifier {
-    let records: RecordingNotifier
+    /// Posts reminders as local notifications (iOS), keeping the same records for the badge.
+    public struct LocalNotificationNotifier: Notifier {
+        let records: RecordingNotifier
 
-    public init(store: LocalStore) {
-        records = RecordingNotifier(store: store)
-    }
+        public init(store: LocalStore) {
+            records = RecordingNotifier(store: store)
+        }
 
-    public func replaceReminders(_ reminders: [Reminder]) async {
-        let center = UNUserNotificationCenter.current()
-        let old = await records.scheduledReminders().map(\.id)
-        center.removePendingNotificationRequests(withIdentifiers: old)
-        await records.replaceReminders(reminders)
-        for reminder in reminders {
-            let content = UNMutableNotificationContent()
-            content.title = reminder.title
-            content.body = reminder.body
-            let trigger = UNTimeIntervalNotificationTrigger(timeInterval: max(1, reminder.fireAt.timeIntervalSinceNow), repeats: false)
-            try? await center.add(UNNotificationRequest(identifier: reminder.id, content: content, trigger: trigger))
+        public func replaceReminders(_ reminders: [Reminder]) async {
+            let center = UNUserNotificationCenter.current()
+            let old = await records.scheduledReminders().map(\.id)
+            center.removePendingNotificationRequests(withIdentifiers: old)
+            await records.replaceReminders(reminders)
+            for reminder in reminders {
+                let content = UNMutableNotificationContent()
+                content.title = reminder.title
+                content.body = reminder.body
+                let trigger = UNTimeIntervalNotificationTrigger(timeInterval: max(1, reminder.fireAt.timeIntervalSinceNow), repeats: false)
+                try? await center.add(UNNotificationRequest(identifier: reminder.id, content: content, trigger: trigger))
+            }
+        }
+
+        public func scheduledReminders() async -> [Reminder] { await records.scheduledReminders() }
+        public func badgeCount(now: Date) async -> Int { await records.badgeCount(now: now) }
+        public func markAllRead(now: Date) async { await records.markAllRead(now: now) }
+
+        public func removeAll() async {
+            let center = UNUserNotificationCenter.current()
+            center.removeAllPendingNotificationRequests()
+            center.removeAllDeliveredNotifications()
+            try? await center.setBadgeCount(0)
+            await records.removeAll()
         }
     }
-
-    public func scheduledReminders() async -> [Reminder] { await records.scheduledReminders() }
-    public func badgeCount(now: Date) async -> Int { await records.badgeCount(now: now) }
-    public func markAllRead(now: Date) async { await records.markAllRead(now: now) }
-
-    public func removeAll() async {
-        let center = UNUserNotificationCenter.current()
-        center.removeAllPendingNotificationRequests()
-        center.removeAllDeliveredNotifications()
-        try? await center.setBadgeCount(0)
-        await records.removeAll()
-    }
-}
 #endif

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Security)
-import Security
+    import Security
 #endif
 
 /// Where the session's tokens live: the Keychain on Apple platforms, a file only the user can read on Linux.
@@ -47,43 +48,43 @@ public struct FileSecureStore: SecureStore {
 }
 
 #if canImport(Security)
-/// A generic-password Keychain item, readable only while the device is unlocked and never synced.
-public struct KeychainSecureStore: SecureStore {
-    public let service: String
-    public let account: String
+    /// A generic-password Keychain item, readable only while the device is unlocked and never synced.
+    public struct KeychainSecureStore: SecureStore {
+        public let service: String
+        public let account: String
 
-    public init(service: String = "com.mentalspace.ehr.session", account: String = "default") {
-        self.service = service
-        self.account = account
-    }
+        public init(service: String = "com.mentalspace.ehr.session", account: String = "default") {
+            self.service = service
+            self.account = account
+        }
 
-    private var query: [String: Any] {
-        [kSecClass as String: kSecClassGenericPassword, kSecAttrService as String: service, kSecAttrAccount as String: account]
-    }
+        private var query: [String: Any] {
+            [kSecClass as String: kSecClassGenericPassword, kSecAttrService as String: service, kSecAttrAccount as String: account]
+        }
 
-    public func read() throws -> Data? {
-        var q = query
-        q[kSecReturnData as String] = true
-        q[kSecMatchLimit as String] = kSecMatchLimitOne
-        var item: CFTypeRef?
-        let status = SecItemCopyMatching(q as CFDictionary, &item)
-        if status == errSecItemNotFound { return nil }
-        guard status == errSecSuccess else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
-        return item as? Data
-    }
+        public func read() throws -> Data? {
+            var q = query
+            q[kSecReturnData as String] = true
+            q[kSecMatchLimit as String] = kSecMatchLimitOne
+            var item: CFTypeRef?
+            let status = SecItemCopyMatching(q as CFDictionary, &item)
+            if status == errSecItemNotFound { return nil }
+            guard status == errSecSuccess else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
+            return item as? Data
+        }
 
-    public func write(_ data: Data) throws {
-        try delete()
-        var q = query
-        q[kSecValueData as String] = data
-        q[kSecAttrAccessible as String] = kSecAttrAccessibleWhenUnlockedThisDeviceOnly
-        let status = SecItemAdd(q as CFDictionary, nil)
-        guard status == errSecSuccess else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
-    }
+        public func write(_ data: Data) throws {
+            try delete()
+            var q = query
+            q[kSecValueData as String] = data
+            q[kSecAttrAccessible as String] = kSecAttrAccessibleWhenUnlockedThisDeviceOnly
+            let status = SecItemAdd(q as CFDictionary, nil)
+            guard status == errSecSuccess else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
+        }
 
-    public func delete() throws {
-        let status = SecItemDelete(query as CFDictionary)
-        guard status == errSecSuccess || status == errSecItemNotFound else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
+        public func delete() throws {
+            let status = SecItemDelete(query as CFDictionary)
+            guard status == errSecSuccess || status == errSecItemNotFound else { throw NSError(domain: NSOSStatusErrorDomain, code: Int(status)) }
+        }
     }
-}
 #endif

@@ -1,10 +1,11 @@
 import EHRAPI
 import Foundation
+import HTTPTypes
 import OpenAPIRuntime
 import OpenAPIURLSession
-import HTTPTypes
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 extension OpenAPIRuntime.ClientError: OpenAPIRuntimeClientErrorBox {
@@ -136,10 +137,11 @@ public actor SessionManager {
     }
 
     static func session(_ tokens: Components.Schemas.TokenResponse, server: URL, tenant: String) -> SessionInfo {
-        SessionInfo(serverURL: server, tenant: tenant, tenantID: tokens.user.tenantId, userID: tokens.user.id, role: tokens.user.role.rawValue,
-                    email: tokens.user.email, displayName: tokens.user.displayName, patientID: tokens.user.patientId,
-                    accessToken: tokens.accessToken, refreshToken: tokens.refreshToken,
-                    accessTokenExpiresAt: Date().addingTimeInterval(TimeInterval(tokens.expiresIn)))
+        SessionInfo(
+            serverURL: server, tenant: tenant, tenantID: tokens.user.tenantId, userID: tokens.user.id, role: tokens.user.role.rawValue,
+            email: tokens.user.email, displayName: tokens.user.displayName, patientID: tokens.user.patientId,
+            accessToken: tokens.accessToken, refreshToken: tokens.refreshToken,
+            accessTokenExpiresAt: Date().addingTimeInterval(TimeInterval(tokens.expiresIn)))
     }
 
     static func detail(_ body: Components.Responses.BadRequest.Body) -> String? {

@@ -16,7 +16,7 @@ public final class LocalStore: Sendable {
         if !FileManager.default.fileExists(atPath: url.path) {
             var attributes: [FileAttributeKey: Any] = [.posixPermissions: 0o600]
             #if os(iOS)
-            attributes[.protectionKey] = FileProtectionType.complete
+                attributes[.protectionKey] = FileProtectionType.complete
             #endif
             FileManager.default.createFile(atPath: url.path, contents: nil, attributes: attributes)
         }

@@ -35,8 +35,9 @@ public final class SignInViewModel {
         }
         state = .signingIn
         do {
-            let info = try await client.signIn(server: url, tenant: tenant.trimmingCharacters(in: .whitespaces).lowercased(),
-                                               email: email.trimmingCharacters(in: .whitespaces), password: password)
+            let info = try await client.signIn(
+                server: url, tenant: tenant.trimmingCharacters(in: .whitespaces).lowercased(),
+                email: email.trimmingCharacters(in: .whitespaces), password: password)
             password = ""
             state = .signedIn(info)
         } catch {
@@ -84,7 +85,9 @@ public final class AppointmentListViewModel {
     public static func offlineBanner(_ snapshot: AppointmentsSnapshot, now: Date = Date()) -> String {
         guard let lastSync = snapshot.lastSync else { return "Offline. Not synced on this device yet." }
         let minutes = Int(now.timeIntervalSince(lastSync).rounded() / 60)
-        let ago = minutes < 1 ? "just now" : minutes < 60 ? "\(minutes) minute\(minutes == 1 ? "" : "s") ago" : "at \(lastSync.formatted(date: .abbreviated, time: .shortened))"
+        let ago =
+            minutes < 1
+            ? "just now" : minutes < 60 ? "\(minutes) minute\(minutes == 1 ? "" : "s") ago" : "at \(lastSync.formatted(date: .abbreviated, time: .shortened))"
         return "Offline. Last updated \(ago)."
     }
 }

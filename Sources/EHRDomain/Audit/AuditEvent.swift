@@ -79,8 +79,10 @@ public struct AuditEventFilter: Sendable, Hashable {
     public var from: Date?
     public var to: Date?
 
-    public init(actorID: String? = nil, patientID: UUID? = nil, resourceType: String? = nil, action: String? = nil,
-                outcome: AuditOutcome? = nil, from: Date? = nil, to: Date? = nil) {
+    public init(
+        actorID: String? = nil, patientID: UUID? = nil, resourceType: String? = nil, action: String? = nil,
+        outcome: AuditOutcome? = nil, from: Date? = nil, to: Date? = nil
+    ) {
         self.actorID = actorID
         self.patientID = patientID
         self.resourceType = resourceType

@@ -17,8 +17,10 @@ public struct BreakGlassGrant: Sendable, Hashable {
     public var grantedAt: Date
     public var expiresAt: Date
 
-    public init(id: UUID = UUID(), tenantID: UUID, userID: UUID, noteID: UUID, patientID: UUID, reason: String, grantedAt: Date,
-                expiresAt: Date? = nil) {
+    public init(
+        id: UUID = UUID(), tenantID: UUID, userID: UUID, noteID: UUID, patientID: UUID, reason: String, grantedAt: Date,
+        expiresAt: Date? = nil
+    ) {
         self.id = id
         self.tenantID = tenantID
         self.userID = userID

@@ -15,7 +15,10 @@ public struct RefreshTokenRecord: Sendable, Hashable {
     public var rotatedAt: Date?
     public var revokedAt: Date?
 
-    public init(id: UUID = UUID(), tenantID: UUID, userID: UUID, familyID: UUID, tokenHash: String, role: Role, issuedAt: Date, expiresAt: Date, rotatedAt: Date? = nil, revokedAt: Date? = nil) {
+    public init(
+        id: UUID = UUID(), tenantID: UUID, userID: UUID, familyID: UUID, tokenHash: String, role: Role, issuedAt: Date, expiresAt: Date, rotatedAt: Date? = nil,
+        revokedAt: Date? = nil
+    ) {
         self.id = id
         self.tenantID = tenantID
         self.userID = userID

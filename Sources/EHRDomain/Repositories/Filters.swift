@@ -11,8 +11,10 @@ public struct PatientFilter: Sendable, Equatable {
     /// Exact last name and date of birth together; searched through a blind index.
     public var lastNameAndBirthDate: (lastName: String, dateOfBirth: CalendarDate)?
 
-    public init(status: PatientStatus? = nil, assignedTherapistID: UUID? = nil, email: String? = nil, phone: String? = nil,
-                lastNameAndBirthDate: (lastName: String, dateOfBirth: CalendarDate)? = nil) {
+    public init(
+        status: PatientStatus? = nil, assignedTherapistID: UUID? = nil, email: String? = nil, phone: String? = nil,
+        lastNameAndBirthDate: (lastName: String, dateOfBirth: CalendarDate)? = nil
+    ) {
         self.status = status
         self.assignedTherapistID = assignedTherapistID
         self.email = email
@@ -39,7 +41,9 @@ public struct AppointmentFilter: Sendable, Equatable {
     /// When set, only appointments that end after this instant and are not cancelled.
     public var upcomingAfter: Date?
 
-    public init(from: Date? = nil, to: Date? = nil, therapistID: UUID? = nil, patientID: UUID? = nil, status: AppointmentStatus? = nil, upcomingAfter: Date? = nil) {
+    public init(
+        from: Date? = nil, to: Date? = nil, therapistID: UUID? = nil, patientID: UUID? = nil, status: AppointmentStatus? = nil, upcomingAfter: Date? = nil
+    ) {
         self.from = from
         self.to = to
         self.therapistID = therapistID

@@ -22,7 +22,8 @@ public enum NoteRules {
         var errors: [FieldError] = []
         for key in sections.keys.sorted() {
             if !allowed.contains(key) {
-                errors.append(FieldError("sections.\(key)", "is not a section of a \(type.rawValue) note (allowed: \(sectionKeys(for: type).joined(separator: ", ")))"))
+                errors.append(
+                    FieldError("sections.\(key)", "is not a section of a \(type.rawValue) note (allowed: \(sectionKeys(for: type).joined(separator: ", ")))"))
             } else if let value = sections[key], value.count > maximumSectionLength {
                 errors.append(FieldError("sections.\(key)", "must be at most \(maximumSectionLength) characters"))
             } else if let value = sections[key], TextRules.hasControlCharacters(value) {
@@ -57,13 +58,14 @@ public enum NoteRules {
 
     /// SHA-256 (hex) over an addendum, chained to the hash of the note it amends.
     public static func addendumHash(noteHash: String, addendumID: UUID, authorID: UUID, text: String, signedAt: Date) -> String {
-        sha256Hex(lengthPrefixed([
-            "noteHash:" + noteHash,
-            "addendum:" + addendumID.uuidString.lowercased(),
-            "author:" + authorID.uuidString.lowercased(),
-            "text:" + text,
-            "signedAt:" + String(Int64((signedAt.timeIntervalSince1970 * 1000).rounded())),
-        ]))
+        sha256Hex(
+            lengthPrefixed([
+                "noteHash:" + noteHash,
+                "addendum:" + addendumID.uuidString.lowercased(),
+                "author:" + authorID.uuidString.lowercased(),
+                "text:" + text,
+                "signedAt:" + String(Int64((signedAt.timeIntervalSince1970 * 1000).rounded())),
+            ]))
     }
 
     /// Checks a signed note and its addenda against the hashes taken when they were signed.
@@ -73,8 +75,9 @@ public enum NoteRules {
         if contentHash(of: note, signedBy: signedBy, signedAt: signedAt) != hash { return "note" }
         var previous = hash
         for addendum in note.addenda {
-            let expected = addendumHash(noteHash: previous, addendumID: addendum.id, authorID: addendum.authorID, text: addendum.text,
-                                        signedAt: addendum.signedAt)
+            let expected = addendumHash(
+                noteHash: previous, addendumID: addendum.id, authorID: addendum.authorID, text: addendum.text,
+                signedAt: addendum.signedAt)
             if expected != addendum.contentHash { return "addendum \(addendum.id.uuidString.lowercased())" }
             previous = addendum.contentHash
         }

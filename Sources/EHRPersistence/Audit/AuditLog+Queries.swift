@@ -60,8 +60,9 @@ extension AuditLog {
         } else {
             headMismatch = !records.isEmpty
         }
-        return AuditChainReport(tenantID: tenantID, eventCount: records.count, verifiedCount: result.verifiedCount,
-                                headHash: result.headHash, firstBreak: result.firstBreak, headMismatch: headMismatch)
+        return AuditChainReport(
+            tenantID: tenantID, eventCount: records.count, verifiedCount: result.verifiedCount,
+            headHash: result.headHash, firstBreak: result.firstBreak, headMismatch: headMismatch)
     }
 
     /// A signed statement of the chain's current head, to be kept outside the database.
@@ -70,8 +71,9 @@ extension AuditLog {
         let records = try await records(tenantID: tenantID, on: sql)
         let result = AuditChain.verify(records: records, key: key, tenantID: tenantID.uuidString.lowercased())
         if let broken = result.firstBreak { throw broken }
-        return AuditCheckpoint.make(tenantID: tenantID.uuidString.lowercased(), records: records,
-                                    timeMillis: Self.millis(Date()), key: key)
+        return AuditCheckpoint.make(
+            tenantID: tenantID.uuidString.lowercased(), records: records,
+            timeMillis: Self.millis(Date()), key: key)
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }

@@ -39,10 +39,12 @@ public final class AuditLog: Sendable {
         if heads.count < tenants.count {
             // A practice's first event: create its head (racing creators are fine), then lock as usual.
             for tenant in tenants where !heads.contains(where: { $0.tenant_id == tenant }) {
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
                     ON CONFLICT (tenant_id) DO NOTHING
-                    """).run()
+                    """
+                ).run()
             }
             heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
         }
@@ -87,7 +89,8 @@ public final class AuditLog: Sendable {
             try await db.raw(insert).run()
             for tenant in tenants {
                 let head = chain[tenant]!
-                try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)").run()
+                try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
+                    .run()
             }
         }
     }
@@ -137,11 +140,13 @@ struct AuditRow: Decodable, Sendable, Hashable {
     }
 
     var event: AuditEvent {
-        AuditEvent(sequence: seq, draft: AuditEventDraft(
-            tenantID: tenant_id, actorID: actor_id, actorRole: actor_role, action: action, resourceType: resource_type,
-            resourceID: resource_id, patientID: patient_id.flatMap(UUID.init(uuidString:)), outcome: AuditOutcome(rawValue: outcome) ?? .error,
-            requestID: request_id, clientIP: client_ip, userAgent: user_agent,
-            occurredAt: Date(timeIntervalSince1970: Double(occurred_ms) / 1000),
-            changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail))
+        AuditEvent(
+            sequence: seq,
+            draft: AuditEventDraft(
+                tenantID: tenant_id, actorID: actor_id, actorRole: actor_role, action: action, resourceType: resource_type,
+                resourceID: resource_id, patientID: patient_id.flatMap(UUID.init(uuidString:)), outcome: AuditOutcome(rawValue: outcome) ?? .error,
+                requestID: request_id, clientIP: client_ip, userAgent: user_agent,
+                occurredAt: Date(timeIntervalSince1970: Double(occurred_ms) / 1000),
+                changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail))
     }
 }

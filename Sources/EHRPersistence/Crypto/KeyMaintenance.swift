@@ -27,7 +27,9 @@ public struct KeyMaintenance: Sendable {
         SealedTable(name: "users", columns: ["email", "display_name"]) { plain, keys in
             ["email_bidx": plain["email"].map { keys.index.email(String(decoding: $0, as: UTF8.self), column: "users.email") }]
         },
-        SealedTable(name: "patients", columns: ["first_name", "last_name", "date_of_birth", "email", "phone", "address", "emergency_contact", "discharge_reason"]) { plain, keys in
+        SealedTable(
+            name: "patients", columns: ["first_name", "last_name", "date_of_birth", "email", "phone", "address", "emergency_contact", "discharge_reason"]
+        ) { plain, keys in
             func text(_ c: String) -> String? { plain[c].map { String(decoding: $0, as: UTF8.self) } }
             var indexes: [String: String?] = [
                 "email_bidx": text("email").map { keys.index.email($0, column: "patients.email") },
@@ -74,9 +76,12 @@ public struct KeyMaintenance: Sendable {
         let current = try await vault.reload(tenantID).currentVersion
         var total = 0
         for table in Self.tables {
-            total += try await database.sql.raw("""
-                SELECT COUNT(*) AS n FROM \(unsafeRaw: table.name) WHERE tenant_id = \(bind: tenantID) AND key_version < \(bind: current)
-                """).first(decoding: Count.self)?.n ?? 0
+            total +=
+                try await database.sql.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM \(unsafeRaw: table.name) WHERE tenant_id = \(bind: tenantID) AND key_version < \(bind: current)
+                    """
+                ).first(decoding: Count.self)?.n ?? 0
         }
         return total
     }
@@ -135,9 +140,11 @@ public struct KeyMaintenance: Sendable {
     /// and seals its rows. Run at start-up, after migrations.
     public func encryptLegacyTenants() async throws {
         struct Row: Decodable { var id: UUID }
-        let tenants = try await database.sql.raw("""
+        let tenants = try await database.sql.raw(
+            """
             SELECT id FROM tenants t WHERE shredded_at IS NULL AND NOT EXISTS (SELECT 1 FROM tenant_keys k WHERE k.tenant_id = t.id)
-            """).all(decoding: Row.self)
+            """
+        ).all(decoding: Row.self)
         for tenant in tenants {
             try await database.transaction { [vault] db in try await vault.createKeys(for: tenant.id, on: db) }
             try await reencryptTenant(tenant.id, settle: 0)

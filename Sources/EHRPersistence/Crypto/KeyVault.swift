@@ -39,9 +39,11 @@ public final class KeyVault: Sendable {
             var wrapped_key: String
             var is_current: Bool
         }
-        let rows = try await (db ?? database.sql).raw("""
+        let rows = try await (db ?? database.sql).raw(
+            """
             SELECT purpose, version, wrapped_key, is_current FROM tenant_keys WHERE tenant_id = \(bind: tenantID)
-            """).all(decoding: KeyRow.self)
+            """
+        ).all(decoding: KeyRow.self)
         let tenant = tenantID.uuidString.lowercased()
         var data: [UInt32: Data] = [:]
         var current: UInt32?
@@ -61,8 +63,9 @@ public final class KeyVault: Sendable {
             throw StorageError.keysDestroyed
         }
         let keyring = try TenantKeyring.unwrap(tenantID: tenant, wrapped: data, currentVersion: current, using: provider)
-        let keys = TenantKeys(tenantID: tenantID, cipher: FieldCipher(keyring: keyring),
-                              index: BlindIndex(tenantID: tenant, tenantIndexKey: indexKey))
+        let keys = TenantKeys(
+            tenantID: tenantID, cipher: FieldCipher(keyring: keyring),
+            index: BlindIndex(tenantID: tenant, tenantIndexKey: indexKey))
         cache.withLockedValue { $0[tenantID] = (keys, Date()) }
         return keys
     }
@@ -72,10 +75,12 @@ public final class KeyVault: Sendable {
         let tenant = tenantID.uuidString.lowercased()
         let dataKey = LocalKeyProvider.generateDataKey()
         let indexKey = LocalKeyProvider.generateDataKey()
-        try await insertKey(tenantID, purpose: "data", version: 1,
-                            wrapped: try provider.wrap(dataKey, context: KeyWrapContext.data(tenantID: tenant, keyVersion: 1)), on: db)
-        try await insertKey(tenantID, purpose: "index", version: 1,
-                            wrapped: try provider.wrap(indexKey, context: KeyWrapContext.index(tenantID: tenant, version: 1)), on: db)
+        try await insertKey(
+            tenantID, purpose: "data", version: 1,
+            wrapped: try provider.wrap(dataKey, context: KeyWrapContext.data(tenantID: tenant, keyVersion: 1)), on: db)
+        try await insertKey(
+            tenantID, purpose: "index", version: 1,
+            wrapped: try provider.wrap(indexKey, context: KeyWrapContext.index(tenantID: tenant, version: 1)), on: db)
     }
 
     /// Adds a new data-key version and makes it current; older versions stay for decryption.
@@ -109,10 +114,12 @@ public final class KeyVault: Sendable {
     }
 
     private func insertKey(_ tenantID: UUID, purpose: String, version: UInt32, wrapped: Data, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO tenant_keys (tenant_id, purpose, version, wrapped_key, master_key_id, is_current, created_at)
             VALUES (\(bind: tenantID), \(bind: purpose), \(bind: Int(version)), \(bind: wrapped.base64EncodedString()),
                 \(bind: provider.keyID), \(bind: true), \(bind: millisecondPrecision(Date())))
-            """).run()
+            """
+        ).run()
     }
 }

@@ -30,10 +30,11 @@ enum PostgresFastRows {
                 for try await row in try await connection.query(statement, logger: logger) {
                     let (id, tenantID, patientID, therapistID, startsAt, endsAt, timeZone, status, kind, reason, cancellation, createdAt, updatedAt) =
                         try row.decode((UUID, UUID, UUID, UUID, Date, Date, String, String, String, String?, String?, Date, Date).self)
-                    rows.append(AppointmentRow(
-                        id: id, tenantId: tenantID, patientId: patientID, therapistId: therapistID, startsAt: startsAt, endsAt: endsAt,
-                        timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellation,
-                        createdAt: createdAt, updatedAt: updatedAt))
+                    rows.append(
+                        AppointmentRow(
+                            id: id, tenantId: tenantID, patientId: patientID, therapistId: therapistID, startsAt: startsAt, endsAt: endsAt,
+                            timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellation,
+                            createdAt: createdAt, updatedAt: updatedAt))
                 }
                 return rows
             }

@@ -37,19 +37,23 @@ struct AppointmentRow: Codable, Sendable {
     func appointment(_ keys: TenantKeys) throws -> Appointment {
         guard let status = AppointmentStatus(rawValue: status) else { throw StorageError.corrupt("appointments.status") }
         guard let kind = AppointmentKind(rawValue: kind) else { throw StorageError.corrupt("appointments.kind") }
-        return Appointment(id: id, tenantID: tenantId, patientID: patientId, therapistID: therapistId, startsAt: startsAt, endsAt: endsAt,
-                           timeZone: timeZone, status: status, kind: kind, reason: try keys.open(reason, "appointments", "reason", row: id),
-                           cancellationReason: try keys.open(cancellationReason, "appointments", "cancellation_reason", row: id),
-                           createdAt: createdAt, updatedAt: updatedAt)
+        return Appointment(
+            id: id, tenantID: tenantId, patientID: patientId, therapistID: therapistId, startsAt: startsAt, endsAt: endsAt,
+            timeZone: timeZone, status: status, kind: kind, reason: try keys.open(reason, "appointments", "reason", row: id),
+            cancellationReason: try keys.open(cancellationReason, "appointments", "cancellation_reason", row: id),
+            createdAt: createdAt, updatedAt: updatedAt)
     }
 }
 
 extension SQLStore: AppointmentRepository {
-    private static let columns = "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
+    private static let columns =
+        "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
 
     public func find(id: UUID, tenantID: UUID) async throws -> Appointment? {
-        guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.id = \(bind: id)")
-            .first(decoding: AppointmentRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.id = \(bind: id)")
+                .first(decoding: AppointmentRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.appointment($0) }
     }
 
@@ -68,7 +72,8 @@ extension SQLStore: AppointmentRepository {
                 """
         case .portalUser(let tenantID, let userID):
             tenant = tenantID
-            query += "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
+            query +=
+                "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
         }
         // No appointment lasts longer than the maximum, so "ends after now" also bounds the start: the
         // index on (tenant, therapist, starts_at) can then skip the past instead of filtering it.
@@ -79,7 +84,8 @@ extension SQLStore: AppointmentRepository {
         if let patient = filter.patientID { query += " AND a.patient_id = \(bind: patient)" }
         if let status = filter.status { query += " AND a.status = \(bind: status.rawValue)" }
         if let now = filter.upcomingAfter {
-            query += " AND a.ends_at > \(bind: now) AND a.starts_at > \(bind: now.addingTimeInterval(-longest)) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
+            query +=
+                " AND a.ends_at > \(bind: now) AND a.starts_at > \(bind: now.addingTimeInterval(-longest)) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
         }
         if let cursor = page.after {
             query += " AND (a.starts_at > \(bind: cursor.key) OR (a.starts_at = \(bind: cursor.key) AND a.id > \(bind: cursor.id)))"
@@ -90,8 +96,9 @@ extension SQLStore: AppointmentRepository {
             let next = fast.count > page.limit ? items.last.map { PageCursor(key: $0.startsAt, id: $0.id) } : nil
             return Page(items: items, next: next)
         }
-        return try await self.page(query, limit: page.limit, tenantID: tenant, map: { (row: AppointmentRow, keys) in try row.appointment(keys) },
-                                   key: { ($0.startsAt, $0.id) })
+        return try await self.page(
+            query, limit: page.limit, tenantID: tenant, map: { (row: AppointmentRow, keys) in try row.appointment(keys) },
+            key: { ($0.startsAt, $0.id) })
     }
 
     public func create(_ a: Appointment) async throws {
@@ -99,14 +106,16 @@ extension SQLStore: AppointmentRepository {
         let reason = try keys.seal(a.reason, "appointments", "reason", row: a.id)
         let cancellation = try keys.seal(a.cancellationReason, "appointments", "cancellation_reason", row: a.id)
         try await writeGuardingOverlap(a) { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO appointments (id, tenant_id, patient_id, therapist_id, starts_at, ends_at, time_zone, status, kind, reason,
                     cancellation_reason, created_at, updated_at, key_version)
                 VALUES (\(bind: a.id), \(bind: a.tenantID), \(bind: a.patientID), \(bind: a.therapistID), \(bind: millisecondPrecision(a.startsAt)),
                     \(bind: millisecondPrecision(a.endsAt)), \(bind: a.timeZone), \(bind: a.status.rawValue), \(bind: a.kind.rawValue),
                     \(bind: reason), \(bind: cancellation), \(bind: millisecondPrecision(a.createdAt)), \(bind: millisecondPrecision(a.updatedAt)),
                     \(bind: keys.currentVersion))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -120,12 +129,14 @@ extension SQLStore: AppointmentRepository {
     }
 
     static func updateAppointment(_ a: Appointment, reason: String?, cancellation: String?, keyVersion: Int, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             UPDATE appointments SET starts_at = \(bind: millisecondPrecision(a.startsAt)), ends_at = \(bind: millisecondPrecision(a.endsAt)),
                 time_zone = \(bind: a.timeZone), status = \(bind: a.status.rawValue), kind = \(bind: a.kind.rawValue), reason = \(bind: reason),
                 cancellation_reason = \(bind: cancellation), updated_at = \(bind: millisecondPrecision(a.updatedAt)), key_version = \(bind: keyVersion)
             WHERE tenant_id = \(bind: a.tenantID) AND id = \(bind: a.id)
-            """).run()
+            """
+        ).run()
     }
 
     /// Checks for a conflicting booking first (to name it in the answer), then writes. The database
@@ -137,19 +148,21 @@ extension SQLStore: AppointmentRepository {
         }
         do {
             try await self.write(write)
-        } catch where Self.isOverlapViolation(error) {
+        } catch  where Self.isOverlapViolation(error) {
             throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
         }
     }
 
     private func conflictingAppointment(_ a: Appointment, on db: any SQLDatabase) async throws -> UUID? {
         struct IDRow: Decodable { var id: UUID }
-        return try await db.raw("""
+        return try await db.raw(
+            """
             SELECT id FROM appointments
             WHERE tenant_id = \(bind: a.tenantID) AND therapist_id = \(bind: a.therapistID) AND id <> \(bind: a.id)
               AND status <> 'cancelled' AND starts_at < \(bind: millisecondPrecision(a.endsAt)) AND ends_at > \(bind: millisecondPrecision(a.startsAt))
             ORDER BY starts_at LIMIT 1
-            """).first(decoding: IDRow.self)?.id
+            """
+        ).first(decoding: IDRow.self)?.id
     }
 
     private static func isOverlapViolation(_ error: any Error) -> Bool {

@@ -30,8 +30,9 @@ struct RefreshTokenRow: Codable, Sendable {
 
     func record() throws -> RefreshTokenRecord {
         guard let role = Role(rawValue: role) else { throw StorageError.corrupt("refresh_tokens.role") }
-        return RefreshTokenRecord(id: id, tenantID: tenantId, userID: userId, familyID: familyId, tokenHash: tokenHash, role: role,
-                                  issuedAt: issuedAt, expiresAt: expiresAt, rotatedAt: rotatedAt, revokedAt: revokedAt)
+        return RefreshTokenRecord(
+            id: id, tenantID: tenantId, userID: userId, familyID: familyId, tokenHash: tokenHash, role: role,
+            issuedAt: issuedAt, expiresAt: expiresAt, rotatedAt: rotatedAt, revokedAt: revokedAt)
     }
 }
 
@@ -64,11 +65,13 @@ extension SQLStore: AuthRepository {
     }
 
     private static func insertRefreshToken(_ r: RefreshTokenRecord, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, role, issued_at, expires_at, rotated_at, revoked_at)
             VALUES (\(bind: r.id), \(bind: r.tenantID), \(bind: r.userID), \(bind: r.familyID), \(bind: r.tokenHash), \(bind: r.role.rawValue),
                 \(bind: millisecondPrecision(r.issuedAt)), \(bind: millisecondPrecision(r.expiresAt)), \(bind: r.rotatedAt), \(bind: r.revokedAt))
-            """).run()
+            """
+        ).run()
     }
 
     public func findRefreshToken(hash: String) async throws -> RefreshTokenRecord? {
@@ -79,11 +82,13 @@ extension SQLStore: AuthRepository {
     public func rotateRefreshToken(id: UUID, at: Date, successor: RefreshTokenRecord) async throws -> Bool {
         struct IDRow: Decodable { var id: UUID }
         return try await database.transaction { db in
-            let rotated = try await db.raw("""
+            let rotated = try await db.raw(
+                """
                 UPDATE refresh_tokens SET rotated_at = \(bind: millisecondPrecision(at))
                 WHERE id = \(bind: id) AND rotated_at IS NULL AND revoked_at IS NULL
                 RETURNING id
-                """).all(decoding: IDRow.self)
+                """
+            ).all(decoding: IDRow.self)
             guard !rotated.isEmpty else { return false }
             try await Self.insertRefreshToken(successor, on: db)
             return true
@@ -91,14 +96,17 @@ extension SQLStore: AuthRepository {
     }
 
     public func revokeFamily(_ familyID: UUID, at: Date) async throws {
-        try await sql.raw("UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at)) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL").run()
+        try await sql.raw("UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at)) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL")
+            .run()
     }
 
     public func revokeAll(userID: UUID, tenantID: UUID, at: Date) async throws {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at))
             WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID) AND revoked_at IS NULL
-            """).run()
+            """
+        ).run()
     }
 
     public func findInvitation(hash: String) async throws -> InvitationRecord? {
@@ -110,14 +118,18 @@ extension SQLStore: AuthRepository {
         struct IDRow: Decodable { var id: UUID }
         let now = millisecondPrecision(at)
         return try await database.transaction { db in
-            let used = try await db.raw("""
+            let used = try await db.raw(
+                """
                 UPDATE invitations SET used_at = \(bind: now) WHERE id = \(bind: id) AND used_at IS NULL RETURNING id
-                """).all(decoding: IDRow.self)
+                """
+            ).all(decoding: IDRow.self)
             guard !used.isEmpty else { return false }
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE users SET password_hash = \(bind: passwordHash), updated_at = \(bind: now)
                 WHERE tenant_id = \(bind: tenantID) AND id = \(bind: userID)
-                """).run()
+                """
+            ).run()
             return true
         }
     }
@@ -132,7 +144,10 @@ extension SQLStore: AuthRepository {
     }
 
     public func loginFailures(key: String, since: Date) async throws -> (count: Int, oldest: Date?) {
-        struct Row: Decodable { var count: Int; var oldest: Date? }
+        struct Row: Decodable {
+            var count: Int
+            var oldest: Date?
+        }
         let row = try await sql.raw("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM login_failures WHERE key = \(bind: key) AND at >= \(bind: since)")
             .first(decoding: Row.self)
         return (row?.count ?? 0, row?.oldest)

@@ -44,11 +44,12 @@ struct NoteRow: Codable, Sendable {
         guard let type = NoteType(rawValue: type) else { throw StorageError.corrupt("clinical_notes.type") }
         guard let status = NoteStatus(rawValue: status) else { throw StorageError.corrupt("clinical_notes.status") }
         let sections = try keys.open([String: String].self, sections, "clinical_notes", "sections", row: id) ?? [:]
-        let note = ClinicalNote(id: id, tenantID: tenantId, patientID: patientId, authorID: authorId, appointmentID: appointmentId,
-                                type: type, sections: sections, status: status, signedAt: signedAt, signedBy: signedBy,
-                                contentHash: contentHash, voidedAt: voidedAt,
-                                voidReason: try keys.open(voidReason, "clinical_notes", "void_reason", row: id), addenda: addenda,
-                                createdAt: createdAt, updatedAt: updatedAt)
+        let note = ClinicalNote(
+            id: id, tenantID: tenantId, patientID: patientId, authorID: authorId, appointmentID: appointmentId,
+            type: type, sections: sections, status: status, signedAt: signedAt, signedBy: signedBy,
+            contentHash: contentHash, voidedAt: voidedAt,
+            voidReason: try keys.open(voidReason, "clinical_notes", "void_reason", row: id), addenda: addenda,
+            createdAt: createdAt, updatedAt: updatedAt)
         if let failure = NoteRules.integrityFailure(of: note) { throw StorageError.integrityMismatch("clinical note \(failure)") }
         return note
     }
@@ -75,15 +76,17 @@ struct AddendumRow: Codable, Sendable {
     }
 
     func addendum(_ keys: TenantKeys) throws -> NoteAddendum {
-        NoteAddendum(id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: try keys.open(text, "note_addenda", "text", row: id),
-                     signedAt: signedAt, contentHash: contentHash)
+        NoteAddendum(
+            id: id, tenantID: tenantId, noteID: noteId, authorID: authorId, text: try keys.open(text, "note_addenda", "text", row: id),
+            signedAt: signedAt, contentHash: contentHash)
     }
 }
 
 extension SQLStore: NoteRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> ClinicalNote? {
-        guard let row = try await sql.raw("SELECT * FROM clinical_notes WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
-            .first(decoding: NoteRow.self, with: Self.decoder)
+        guard
+            let row = try await sql.raw("SELECT * FROM clinical_notes WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
+                .first(decoding: NoteRow.self, with: Self.decoder)
         else { return nil }
         let addenda = try await addendumRows(of: [row.id], tenantID: tenantID)
         return try await opening(tenantID) { keys in
@@ -100,10 +103,12 @@ extension SQLStore: NoteRepository {
             query += "tenant_id = \(bind: tenant)"
         case .assignedTo(let tenant, let therapistID):
             tenantID = tenant
-            query += "tenant_id = \(bind: tenant) AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND assigned_therapist_id = \(bind: therapistID))"
+            query +=
+                "tenant_id = \(bind: tenant) AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND assigned_therapist_id = \(bind: therapistID))"
         case .portalUserSigned(let tenant, let userID):
             tenantID = tenant
-            query += "tenant_id = \(bind: tenant) AND status = 'signed' AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND user_id = \(bind: userID))"
+            query +=
+                "tenant_id = \(bind: tenant) AND status = 'signed' AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND user_id = \(bind: userID))"
         }
         if let patient = filter.patientID { query += " AND patient_id = \(bind: patient)" }
         if let status = filter.status { query += " AND status = \(bind: status.rawValue)" }
@@ -123,14 +128,18 @@ extension SQLStore: NoteRepository {
         let keys = try await vault.keys(for: note.tenantID)
         let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
-        try await write { db in try await db.raw("""
-            INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
-                content_hash, voided_at, void_reason, created_at, updated_at, key_version)
-            VALUES (\(bind: note.id), \(bind: note.tenantID), \(bind: note.patientID), \(bind: note.authorID), \(bind: note.appointmentID),
-                \(bind: note.type.rawValue), \(bind: sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
-                \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: voidReason),
-                \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)), \(bind: keys.currentVersion))
-            """).run() }
+        try await write { db in
+            try await db.raw(
+                """
+                INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
+                    content_hash, voided_at, void_reason, created_at, updated_at, key_version)
+                VALUES (\(bind: note.id), \(bind: note.tenantID), \(bind: note.patientID), \(bind: note.authorID), \(bind: note.appointmentID),
+                    \(bind: note.type.rawValue), \(bind: sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
+                    \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: voidReason),
+                    \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)), \(bind: keys.currentVersion))
+                """
+            ).run()
+        }
     }
 
     public func updateDraft(_ note: ClinicalNote) async throws {
@@ -140,14 +149,16 @@ extension SQLStore: NoteRepository {
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
         // The status condition makes this a compare-and-set: two racing signers cannot both succeed.
         try await write { db in
-            let updated = try await db.raw("""
+            let updated = try await db.raw(
+                """
                 UPDATE clinical_notes SET appointment_id = \(bind: note.appointmentID), type = \(bind: note.type.rawValue), sections = \(bind: sections),
                     status = \(bind: note.status.rawValue), signed_at = \(bind: note.signedAt.map(millisecondPrecision)), signed_by = \(bind: note.signedBy),
                     content_hash = \(bind: note.contentHash), voided_at = \(bind: note.voidedAt.map(millisecondPrecision)), void_reason = \(bind: voidReason),
                     updated_at = \(bind: millisecondPrecision(note.updatedAt)), key_version = \(bind: keys.currentVersion)
                 WHERE tenant_id = \(bind: note.tenantID) AND id = \(bind: note.id) AND status = 'draft'
                 RETURNING id
-                """).all(decoding: IDRow.self)
+                """
+            ).all(decoding: IDRow.self)
             if updated.isEmpty { throw DomainError.conflict("the note is no longer a draft and cannot change") }
         }
     }
@@ -155,18 +166,24 @@ extension SQLStore: NoteRepository {
     public func addAddendum(_ addendum: NoteAddendum) async throws {
         let keys = try await vault.keys(for: addendum.tenantID)
         let text = try keys.seal(addendum.text, "note_addenda", "text", row: addendum.id)
-        try await write { db in try await db.raw("""
-            INSERT INTO note_addenda (id, tenant_id, note_id, author_id, text, signed_at, content_hash, key_version)
-            VALUES (\(bind: addendum.id), \(bind: addendum.tenantID), \(bind: addendum.noteID), \(bind: addendum.authorID), \(bind: text),
-                \(bind: millisecondPrecision(addendum.signedAt)), \(bind: addendum.contentHash), \(bind: keys.currentVersion))
-            """).run() }
+        try await write { db in
+            try await db.raw(
+                """
+                INSERT INTO note_addenda (id, tenant_id, note_id, author_id, text, signed_at, content_hash, key_version)
+                VALUES (\(bind: addendum.id), \(bind: addendum.tenantID), \(bind: addendum.noteID), \(bind: addendum.authorID), \(bind: text),
+                    \(bind: millisecondPrecision(addendum.signedAt)), \(bind: addendum.contentHash), \(bind: keys.currentVersion))
+                """
+            ).run()
+        }
     }
 
     private func addendumRows(of noteIDs: [UUID], tenantID: UUID) async throws -> [UUID: [AddendumRow]] {
         guard !noteIDs.isEmpty else { return [:] }
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT * FROM note_addenda WHERE tenant_id = \(bind: tenantID) AND note_id IN (\(binds: noteIDs)) ORDER BY signed_at, id
-            """).all(decoding: AddendumRow.self, with: Self.decoder)
+            """
+        ).all(decoding: AddendumRow.self, with: Self.decoder)
         return Dictionary(grouping: rows, by: \.noteId)
     }
 }

@@ -95,14 +95,18 @@ enum PatientSearchIndex {
 
 extension SQLStore: PatientRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> Patient? {
-        guard let row = try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
-            .first(decoding: PatientRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
+                .first(decoding: PatientRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.patient($0) }
     }
 
     public func find(portalUserID: UUID, tenantID: UUID) async throws -> Patient? {
-        guard let row = try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: portalUserID)")
-            .first(decoding: PatientRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: portalUserID)")
+                .first(decoding: PatientRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.patient($0) }
     }
 
@@ -131,8 +135,9 @@ extension SQLStore: PatientRepository {
             }
         }
         query += after(page.after, column: "created_at") + " ORDER BY created_at, id"
-        return try await self.page(query, limit: page.limit, tenantID: tenantID, map: { (row: PatientRow, keys) in try row.patient(keys) },
-                                   key: { ($0.createdAt, $0.id) })
+        return try await self.page(
+            query, limit: page.limit, tenantID: tenantID, map: { (row: PatientRow, keys) in try row.patient(keys) },
+            key: { ($0.createdAt, $0.id) })
     }
 
     public func create(_ patient: Patient, portalUser: User?, invitation: InvitationRecord?) async throws {
@@ -141,7 +146,8 @@ extension SQLStore: PatientRepository {
         let user = try portalUser.map { try SealedUser($0, keys) }
         try await write { db in
             if let portalUser, let user { try await Self.insertUser(portalUser, sealed: user, on: db) }
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO patients (id, tenant_id, assigned_therapist_id, user_id, first_name, last_name, date_of_birth, email, phone,
                     address, emergency_contact, status, discharged_at, discharge_reason, created_at, updated_at,
                     email_bidx, phone_bidx, name_dob_bidx, key_version)
@@ -151,7 +157,8 @@ extension SQLStore: PatientRepository {
                     \(bind: patient.dischargedAt.map(millisecondPrecision)), \(bind: s.dischargeReason),
                     \(bind: millisecondPrecision(patient.createdAt)), \(bind: millisecondPrecision(patient.updatedAt)),
                     \(bind: s.emailIndex), \(bind: s.phoneIndex), \(bind: s.nameBirthIndex), \(bind: s.keyVersion))
-                """).run()
+                """
+            ).run()
             if let invitation { try await Self.insertInvitation(invitation, on: db) }
         }
     }
@@ -164,7 +171,8 @@ extension SQLStore: PatientRepository {
     }
 
     static func updatePatient(_ patient: Patient, sealed s: SealedPatient, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             UPDATE patients SET assigned_therapist_id = \(bind: patient.assignedTherapistID), first_name = \(bind: s.firstName),
                 last_name = \(bind: s.lastName), date_of_birth = \(bind: s.dateOfBirth), email = \(bind: s.email),
                 phone = \(bind: s.phone), address = \(bind: s.address), emergency_contact = \(bind: s.emergencyContact),
@@ -173,6 +181,7 @@ extension SQLStore: PatientRepository {
                 email_bidx = \(bind: s.emailIndex), phone_bidx = \(bind: s.phoneIndex), name_dob_bidx = \(bind: s.nameBirthIndex),
                 key_version = \(bind: s.keyVersion)
             WHERE tenant_id = \(bind: patient.tenantID) AND id = \(bind: patient.id)
-            """).run()
+            """
+        ).run()
     }
 }

@@ -37,11 +37,14 @@ struct ProviderRow: Codable, Sendable {
     }
 
     func provider(_ keys: TenantKeys) throws -> Provider {
-        let user = try UserRow(id: id, tenantId: tenantId, email: email, displayName: displayName, role: role, active: active,
-                               passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt).user(keys)
+        let user = try UserRow(
+            id: id, tenantId: tenantId, email: email, displayName: displayName, role: role, active: active,
+            passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt
+        ).user(keys)
         let specialties = try SQLStore.decodeJSON([String].self, specialties) ?? []
-        return Provider(user: user, licenseNumber: licenseNumber, licenseState: licenseState, credentials: credentials,
-                        specialties: specialties, updatedAt: max(profileUpdatedAt, updatedAt))
+        return Provider(
+            user: user, licenseNumber: licenseNumber, licenseState: licenseState, credentials: credentials,
+            specialties: specialties, updatedAt: max(profileUpdatedAt, updatedAt))
     }
 }
 
@@ -53,8 +56,10 @@ extension SQLStore: ProviderRepository {
         """
 
     public func find(id: UUID, tenantID: UUID) async throws -> Provider? {
-        guard let row = try await sql.raw(Self.select + " WHERE p.tenant_id = \(bind: tenantID) AND p.user_id = \(bind: id)")
-            .first(decoding: ProviderRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw(Self.select + " WHERE p.tenant_id = \(bind: tenantID) AND p.user_id = \(bind: id)")
+                .first(decoding: ProviderRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.provider($0) }
     }
 
@@ -76,8 +81,9 @@ extension SQLStore: ProviderRepository {
             query += " AND (u.created_at > \(bind: cursor.key) OR (u.created_at = \(bind: cursor.key) AND u.id > \(bind: cursor.id)))"
         }
         query += " ORDER BY u.created_at, u.id"
-        return try await self.page(query, limit: page.limit, tenantID: tenant, map: { (row: ProviderRow, keys) in try row.provider(keys) },
-                                   key: { ($0.user.createdAt, $0.id) })
+        return try await self.page(
+            query, limit: page.limit, tenantID: tenant, map: { (row: ProviderRow, keys) in try row.provider(keys) },
+            key: { ($0.user.createdAt, $0.id) })
     }
 
     public func create(_ provider: Provider, invitation: InvitationRecord?) async throws {
@@ -85,11 +91,13 @@ extension SQLStore: ProviderRepository {
         let sealed = try SealedUser(provider.user, try await vault.keys(for: provider.tenantID))
         try await write { db in
             try await Self.insertUser(provider.user, sealed: sealed, on: db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO providers (user_id, tenant_id, license_number, license_state, credentials, specialties, updated_at)
                 VALUES (\(bind: provider.id), \(bind: provider.tenantID), \(bind: provider.licenseNumber), \(bind: provider.licenseState),
                         \(bind: provider.credentials), \(bind: specialties), \(bind: millisecondPrecision(provider.updatedAt)))
-                """).run()
+                """
+            ).run()
             if let invitation { try await Self.insertInvitation(invitation, on: db) }
         }
     }
@@ -99,17 +107,21 @@ extension SQLStore: ProviderRepository {
         let now = millisecondPrecision(provider.updatedAt)
         let sealed = try SealedUser(provider.user, try await vault.keys(for: provider.tenantID))
         try await write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE users SET display_name = \(bind: sealed.displayName), key_version = \(bind: sealed.keyVersion),
                     email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
                     active = \(bind: provider.user.active), updated_at = \(bind: now)
                 WHERE tenant_id = \(bind: provider.tenantID) AND id = \(bind: provider.id)
-                """).run()
-            try await db.raw("""
+                """
+            ).run()
+            try await db.raw(
+                """
                 UPDATE providers SET license_number = \(bind: provider.licenseNumber), license_state = \(bind: provider.licenseState),
                     credentials = \(bind: provider.credentials), specialties = \(bind: specialties), updated_at = \(bind: now)
                 WHERE tenant_id = \(bind: provider.tenantID) AND user_id = \(bind: provider.id)
-                """).run()
+                """
+            ).run()
         }
     }
 }

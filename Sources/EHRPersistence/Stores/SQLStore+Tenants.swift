@@ -33,13 +33,15 @@ extension SQLStore: TenantRepository {
         let vault = self.vault
         do {
             try await database.transaction { db in
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO tenants (id, slug, name, created_at)
                     VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)))
-                    """).run()
+                    """
+                ).run()
                 try await vault.createKeys(for: tenant.id, on: db)
             }
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw DomainError.conflict("a practice with slug '\(tenant.slug)' already exists")
         }
     }

@@ -1,5 +1,5 @@
-import EHRSecurity
 import EHRDomain
+import EHRSecurity
 import Foundation
 import SQLKit
 
@@ -29,9 +29,10 @@ struct UserRow: Codable, Sendable {
 
     func user(_ keys: TenantKeys) throws -> User {
         guard let role = Role(rawValue: role) else { throw StorageError.corrupt("users.role") }
-        return User(id: id, tenantID: tenantId, email: try keys.open(email, "users", "email", row: id),
-                    displayName: try keys.open(displayName, "users", "display_name", row: id), role: role, active: active,
-                    passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt)
+        return User(
+            id: id, tenantID: tenantId, email: try keys.open(email, "users", "email", row: id),
+            displayName: try keys.open(displayName, "users", "display_name", row: id), role: role, active: active,
+            passwordHash: passwordHash, createdAt: createdAt, updatedAt: updatedAt)
     }
 }
 
@@ -76,15 +77,19 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
 
 extension SQLStore: UserRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> User? {
-        guard let row = try await sql.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
-            .first(decoding: UserRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
+                .first(decoding: UserRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.user($0) }
     }
 
     public func find(email: String, tenantID: UUID) async throws -> User? {
         let index = SealedUser.index(email, try await vault.keys(for: tenantID))
-        guard let row = try await sql.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID) AND email_bidx = \(bind: index)")
-            .first(decoding: UserRow.self, with: Self.decoder) else { return nil }
+        guard
+            let row = try await sql.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID) AND email_bidx = \(bind: index)")
+                .first(decoding: UserRow.self, with: Self.decoder)
+        else { return nil }
         return try await opening(tenantID) { try row.user($0) }
     }
 
@@ -92,8 +97,9 @@ extension SQLStore: UserRepository {
         var query: SQLQueryString = "SELECT * FROM users WHERE tenant_id = \(bind: tenantID)"
         if let role { query += " AND role = \(bind: role.rawValue)" }
         query += after(page.after, column: "created_at") + " ORDER BY created_at, id"
-        return try await self.page(query, limit: page.limit, tenantID: tenantID, map: { (row: UserRow, keys) in try row.user(keys) },
-                                   key: { ($0.createdAt, $0.id) })
+        return try await self.page(
+            query, limit: page.limit, tenantID: tenantID, map: { (row: UserRow, keys) in try row.user(keys) },
+            key: { ($0.createdAt, $0.id) })
     }
 
     public func create(_ user: User, invitation: InvitationRecord?) async throws {
@@ -110,33 +116,39 @@ extension SQLStore: UserRepository {
     }
 
     static func updateUser(_ user: User, sealed: SealedUser, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             UPDATE users SET display_name = \(bind: sealed.displayName), email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
                 key_version = \(bind: sealed.keyVersion), active = \(bind: user.active),
                 role = \(bind: user.role.rawValue), updated_at = \(bind: millisecondPrecision(user.updatedAt))
             WHERE tenant_id = \(bind: user.tenantID) AND id = \(bind: user.id)
-            """).run()
+            """
+        ).run()
     }
 
     static func insertUser(_ user: User, sealed: SealedUser, on db: any SQLDatabase) async throws {
         do {
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO users (id, tenant_id, email, display_name, role, active, password_hash, created_at, updated_at, email_bidx, key_version)
                 VALUES (\(bind: user.id), \(bind: user.tenantID), \(bind: sealed.email), \(bind: sealed.displayName),
                         \(bind: user.role.rawValue), \(bind: user.active), \(bind: user.passwordHash),
                         \(bind: millisecondPrecision(user.createdAt)), \(bind: millisecondPrecision(user.updatedAt)),
                         \(bind: sealed.emailIndex), \(bind: sealed.keyVersion))
-                """).run()
-        } catch where isUniqueViolation(error) {
+                """
+            ).run()
+        } catch  where isUniqueViolation(error) {
             throw DomainError.conflict("an account with this email already exists in this practice")
         }
     }
 
     static func insertInvitation(_ invitation: InvitationRecord, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO invitations (id, tenant_id, user_id, token_hash, expires_at, used_at)
             VALUES (\(bind: invitation.id), \(bind: invitation.tenantID), \(bind: invitation.userID), \(bind: invitation.tokenHash),
                     \(bind: millisecondPrecision(invitation.expiresAt)), \(bind: invitation.usedAt))
-            """).run()
+            """
+        ).run()
     }
 }

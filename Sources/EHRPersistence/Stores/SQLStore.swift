@@ -78,7 +78,8 @@ public struct SQLStore: Sendable {
 func after(_ cursor: PageCursor?, column: String, descending: Bool = false) -> SQLQueryString {
     guard let cursor else { return "" }
     let op = descending ? "<" : ">"
-    return " AND (\(unsafeRaw: column) \(unsafeRaw: op) \(bind: cursor.key) OR (\(unsafeRaw: column) = \(bind: cursor.key) AND id \(unsafeRaw: op) \(bind: cursor.id)))"
+    return
+        " AND (\(unsafeRaw: column) \(unsafeRaw: op) \(bind: cursor.key) OR (\(unsafeRaw: column) = \(bind: cursor.key) AND id \(unsafeRaw: op) \(bind: cursor.id)))"
 }
 
 /// Whether an error is a unique-constraint violation, in either dialect.

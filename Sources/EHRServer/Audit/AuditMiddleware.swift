@@ -29,7 +29,8 @@ struct AuditMiddleware: RouterMiddleware {
         do {
             try await writer.record(draft)
         } catch {
-            context.logger.error("audit event not written; answer withheld", metadata: ["error.type": "\(type(of: error))", "request.id": "\(scope.requestID)"])
+            context.logger.error(
+                "audit event not written; answer withheld", metadata: ["error.type": "\(type(of: error))", "request.id": "\(scope.requestID)"])
             return ProblemError.auditUnavailable.response(instance: request.uri.path)
         }
         return response

@@ -98,8 +98,9 @@ struct AuthService: Sendable {
     /// Creates an invitation for `user`; returns the token to hand over once and the record to store.
     func makeInvitation(for user: User, now: Date = Date()) -> (token: String, record: InvitationRecord) {
         let token = Secrets.randomToken()
-        let record = InvitationRecord(tenantID: user.tenantID, userID: user.id, tokenHash: Secrets.hash(token),
-                                      expiresAt: now.addingTimeInterval(InvitationRecord.lifetime))
+        let record = InvitationRecord(
+            tenantID: user.tenantID, userID: user.id, tokenHash: Secrets.hash(token),
+            expiresAt: now.addingTimeInterval(InvitationRecord.lifetime))
         return (token, record)
     }
 
@@ -121,8 +122,9 @@ struct AuthService: Sendable {
 
     private func issue(for user: User, familyID: UUID, now: Date, rotating previous: RefreshTokenRecord?) async throws -> IssuedTokens {
         let refreshToken = Secrets.randomToken()
-        let record = RefreshTokenRecord(tenantID: user.tenantID, userID: user.id, familyID: familyID, tokenHash: Secrets.hash(refreshToken),
-                                        role: user.role, issuedAt: now, expiresAt: now.addingTimeInterval(refreshTokenLifetime))
+        let record = RefreshTokenRecord(
+            tenantID: user.tenantID, userID: user.id, familyID: familyID, tokenHash: Secrets.hash(refreshToken),
+            role: user.role, issuedAt: now, expiresAt: now.addingTimeInterval(refreshTokenLifetime))
         if let previous {
             guard try await auth.rotateRefreshToken(id: previous.id, at: now, successor: record) else {
                 // Lost a race with another use of the same token: treat as reuse.

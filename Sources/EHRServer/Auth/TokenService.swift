@@ -49,8 +49,9 @@ struct TokenService: Sendable {
 
     /// Issues a short-lived token that admits `principal` to one televisit room.
     func issueTelevisitToken(for principal: Principal, roomID: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
-        try await sign(subject: principal.userID, tenant: principal.tenantID, role: principal.role, use: "televisit",
-                       audience: "televisit:" + roomID, lifetime: lifetime, now: now)
+        try await sign(
+            subject: principal.userID, tenant: principal.tenantID, role: principal.role, use: "televisit",
+            audience: "televisit:" + roomID, lifetime: lifetime, now: now)
     }
 
     private func sign(subject: UUID, tenant: UUID, role: Role, use: String, audience: String, lifetime: TimeInterval, now: Date) async throws -> String {

@@ -58,16 +58,19 @@ extension AppServices {
     public func shredPractice(_ tenant: Tenant) async throws {
         try await database.transaction { db in
             try await db.raw("UPDATE tenants SET shredded_at = \(bind: millisecondPrecision(Date())) WHERE id = \(bind: tenant.id)").run()
-            try await db.raw("UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(Date())) WHERE tenant_id = \(bind: tenant.id) AND revoked_at IS NULL").run()
+            try await db.raw(
+                "UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(Date())) WHERE tenant_id = \(bind: tenant.id) AND revoked_at IS NULL"
+            ).run()
         }
         try await vault.destroyKeys(for: tenant.id)
         try await recordSystemEvent(tenant, action: "keys.shred", detail: "all data and index keys destroyed")
     }
 
     private func recordSystemEvent(_ tenant: Tenant, action: String, detail: String) async throws {
-        let draft = AuditEventDraft(tenantID: tenant.id, actorID: "system:cli", actorRole: "system", action: action, resourceType: "keys",
-                                    outcome: .allowed, requestID: UUID().uuidString.lowercased(), clientIP: nil,
-                                    userAgent: "ehr-cli", detail: detail)
+        let draft = AuditEventDraft(
+            tenantID: tenant.id, actorID: "system:cli", actorRole: "system", action: action, resourceType: "keys",
+            outcome: .allowed, requestID: UUID().uuidString.lowercased(), clientIP: nil,
+            userAgent: "ehr-cli", detail: detail)
         let log = auditLog
         try await database.transaction { db in try await log.append([draft], on: db) }
     }

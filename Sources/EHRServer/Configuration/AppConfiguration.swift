@@ -83,10 +83,12 @@ public struct AppConfiguration: Sendable {
         guard (1...900).contains(accessLifetime) else { throw ConfigurationError.invalid("EHR_ACCESS_TOKEN_TTL", "must be 1 to 900 seconds") }
         let cost = try int("EHR_BCRYPT_COST", 12)
         guard (12...16).contains(cost) else { throw ConfigurationError.invalid("EHR_BCRYPT_COST", "must be 12 to 16") }
-        let masterKey = try SecretKeyFiles.load(variable: "EHR_MASTER_KEY", fileName: "master.key", env: env,
-                                                environment: environment, dataDirectory: dataDirectory)
-        let auditKey = try SecretKeyFiles.load(variable: "EHR_AUDIT_KEY", fileName: "audit.key", env: env,
-                                               environment: environment, dataDirectory: dataDirectory)
+        let masterKey = try SecretKeyFiles.load(
+            variable: "EHR_MASTER_KEY", fileName: "master.key", env: env,
+            environment: environment, dataDirectory: dataDirectory)
+        let auditKey = try SecretKeyFiles.load(
+            variable: "EHR_AUDIT_KEY", fileName: "audit.key", env: env,
+            environment: environment, dataDirectory: dataDirectory)
         let auditEnabled = env["EHR_BENCH_DISABLE_AUDIT"] != "1"
         if !auditEnabled, environment == .production {
             throw ConfigurationError.invalid("EHR_BENCH_DISABLE_AUDIT", "is a benchmark switch and is refused in production")

@@ -1,7 +1,7 @@
 import Crypto
 import EHRDomain
-import EHRSecurity
 import EHRPersistence
+import EHRSecurity
 import Foundation
 import Logging
 
@@ -27,8 +27,9 @@ public struct AppServices: Sendable {
         _ = EHRMetrics.bootstrap
         let database = try EHRDatabase(configuration.database, logger: logger)
         let key = try SigningKeyStore.load(pem: configuration.jwt.privateKeyPEM, dataDirectory: configuration.dataDirectory)
-        let tokens = await TokenService(privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,
-                                        accessTokenLifetime: configuration.jwt.accessTokenLifetime)
+        let tokens = await TokenService(
+            privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,
+            accessTokenLifetime: configuration.jwt.accessTokenLifetime)
         let hasher = PasswordHasher(cost: configuration.bcryptCost)
         let provider: LocalKeyProvider
         do { provider = try LocalKeyProvider(base64: configuration.masterKey) } catch {
@@ -47,8 +48,9 @@ public struct AppServices: Sendable {
             refreshTokenLifetime: configuration.jwt.refreshTokenLifetime,
             failureLimit: configuration.loginFailureLimit, failureWindow: configuration.loginFailureWindow)
         let cursors = CursorCodec(secret: Data(key.pemRepresentation.utf8))
-        return AppServices(configuration: configuration, database: database, store: store, vault: vault, auditLog: auditLog,
-                           auditWriter: writer, tokens: tokens, hasher: hasher, auth: auth, cursors: cursors, logger: logger)
+        return AppServices(
+            configuration: configuration, database: database, store: store, vault: vault, auditLog: auditLog,
+            auditWriter: writer, tokens: tokens, hasher: hasher, auth: auth, cursors: cursors, logger: logger)
     }
 
     /// Re-encryption jobs (rotation, upgrade of rows written before encryption).
@@ -58,7 +60,9 @@ public struct AppServices: Sendable {
     public var demoSeed: DemoSeed { DemoSeed(store: store, hasher: hasher) }
 
     /// Creates a practice with its first admin, who signs in with `adminPassword`.
-    public func createTenant(slug: String, name: String, adminEmail: String, adminPassword: String, adminName: String = "Practice Admin") async throws -> (Tenant, User) {
+    public func createTenant(slug: String, name: String, adminEmail: String, adminPassword: String, adminName: String = "Practice Admin") async throws -> (
+        Tenant, User
+    ) {
         var validator = Validator()
         let slugValue = validator.text(slug, "slug", max: 63)?.lowercased()
         if let slugValue, !slugValue.allSatisfy({ ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "-" }) {

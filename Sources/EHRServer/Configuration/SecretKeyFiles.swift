@@ -6,8 +6,10 @@ import Foundation
 enum SecretKeyFiles {
     /// The base64 text of the secret named by `variable` (or `<variable>_FILE`), else the development file.
     /// - Throws: ``ConfigurationError`` when production lacks the secret or a file cannot be read or written.
-    static func load(variable: String, fileName: String, env: [String: String], environment: AppConfiguration.Environment,
-                     dataDirectory: String) throws -> String {
+    static func load(
+        variable: String, fileName: String, env: [String: String], environment: AppConfiguration.Environment,
+        dataDirectory: String
+    ) throws -> String {
         if let value = env[variable], !value.isEmpty { return value }
         if let path = env[variable + "_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -1,7 +1,7 @@
 import EHRDomain
 import Hummingbird
-import OpenAPIRuntime
 import NIOCore
+import OpenAPIRuntime
 
 /// Reads the whole request body up to the limit before routing into generated handlers,
 /// so an oversized body becomes 413 instead of an error deep in decoding.
@@ -40,7 +40,8 @@ struct BodyLimitMiddleware: RouterMiddleware {
 enum StrictJSON {
     /// A description of the first violation, or nil. Scans outside strings only.
     static func problem(in buffer: ByteBuffer) -> String? {
-        var inString = false, escaped = false
+        var inString = false
+        var escaped = false
         var lastSignificant: UInt8 = 0
         for byte in buffer.readableBytesView {
             if inString {

@@ -6,7 +6,8 @@ import Foundation
 /// cursor edited by hand or taken from another list is refused (400) instead of silently re-positioning.
 struct CursorCodec: Sendable {
     enum List: UInt8, Sendable {
-        case users = 1, providers, patients, appointments, notes, auditEvents, accessLog
+        case users = 1
+        case providers, patients, appointments, notes, auditEvents, accessLog
     }
 
     private let key: SymmetricKey

@@ -2,8 +2,8 @@ import EHRDomain
 import EHRPersistence
 import Foundation
 import Hummingbird
-import NIOCore
 import Logging
+import NIOCore
 import OpenAPIRuntime
 
 /// Turns every error into an RFC 9457 problem response, in one place. Client mistakes become 4xx
@@ -116,7 +116,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case .dataCorrupted(let context):
             let field = path(context.codingPath)
             if field.isEmpty { return FieldError("body", "is not valid JSON") }
-            let message = context.debugDescription.lowercased().contains("additional properties")
+            let message =
+                context.debugDescription.lowercased().contains("additional properties")
                 ? "is not an accepted field" : "has an invalid value (see the schema for allowed values)"
             return FieldError(field, message)
         @unknown default:

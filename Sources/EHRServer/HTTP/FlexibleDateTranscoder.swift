@@ -1,9 +1,10 @@
 import EHRDomain
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import OpenAPIRuntime
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// RFC 3339 dates: answers carry milliseconds; requests may send them or not.
 struct FlexibleDateTranscoder: DateTranscoder {
@@ -31,13 +32,20 @@ struct FlexibleDateTranscoder: DateTranscoder {
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
-        digits(Int(millis), 3); out.append(UInt8(ascii: "Z"))
+        digits(Int(parts.tm_year) + 1900, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        out.append(UInt8(ascii: "."))
+        digits(Int(millis), 3)
+        out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -46,7 +54,11 @@ struct FlexibleDateTranscoder: DateTranscoder {
         guard string.count >= 10, CalendarDate(iso: String(string.prefix(10))) != nil else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "Expected an RFC 3339 date-time with a real calendar day"))
         }
-        if let date = try? Date(string, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
+        if let date = try? Date(
+            string,
+            strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(
+                separator: .omitted))
+        {
             return date
         }
         if let date = try? Date(string, strategy: .iso8601) { return date }

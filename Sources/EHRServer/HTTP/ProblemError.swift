@@ -32,7 +32,9 @@ struct ProblemError: Error, Sendable {
     /// A stored record that fails decryption or its signed-content check: never shown, never a 500.
     static let recordUnreadable = ProblemError(
         status: .conflict, kind: "record-unreadable", title: "Record cannot be shown",
-        detail: "This record failed its integrity check (its encrypted data does not belong here or was altered). The incident has been logged; contact the practice administrator.")
+        detail:
+            "This record failed its integrity check (its encrypted data does not belong here or was altered). The incident has been logged; contact the practice administrator."
+    )
 
     /// The practice's keys were destroyed on purpose (crypto-shredding): its records are gone for good.
     static let practiceShredded = ProblemError(
@@ -50,19 +52,22 @@ struct ProblemError: Error, Sendable {
         case .notFound:
             self.init(status: .notFound, kind: "not-found", title: "Not found", detail: "No such record.")
         case .validation(let errors):
-            self.init(status: .unprocessableContent, kind: "validation", title: "Validation failed",
-                      detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+            self.init(
+                status: .unprocessableContent, kind: "validation", title: "Validation failed",
+                detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
         case .conflict(let message):
             self.init(status: .conflict, kind: "conflict", title: "Conflict", detail: message)
         case .appointmentOverlap(let id):
-            self.init(status: .conflict, kind: "appointment-overlap", title: "Therapist already booked",
-                      detail: "The therapist has another appointment overlapping this time" + (id.map { " (\($0.uuidString.lowercased()))" } ?? "") + ".",
-                      conflictingAppointmentID: id)
+            self.init(
+                status: .conflict, kind: "appointment-overlap", title: "Therapist already booked",
+                detail: "The therapist has another appointment overlapping this time" + (id.map { " (\($0.uuidString.lowercased()))" } ?? "") + ".",
+                conflictingAppointmentID: id)
         case .unauthenticated(let message):
             self.init(status: .unauthorized, kind: "unauthenticated", title: "Unauthorized", detail: message)
         case .rateLimited(let seconds):
-            self.init(status: .tooManyRequests, kind: "rate-limited", title: "Too many failed sign-in attempts",
-                      detail: "Try again in \(seconds) seconds.", retryAfter: seconds)
+            self.init(
+                status: .tooManyRequests, kind: "rate-limited", title: "Too many failed sign-in attempts",
+                detail: "Try again in \(seconds) seconds.", retryAfter: seconds)
         case .forbidden:
             // Deliberately the same answer as a missing record: the API never confirms that something
             // exists to a caller who may not act on it (no 403 anywhere).
@@ -70,7 +75,10 @@ struct ProblemError: Error, Sendable {
         }
     }
 
-    init(status: HTTPResponse.Status, kind: String, title: String, detail: String?, errors: [FieldError] = [], conflictingAppointmentID: UUID? = nil, retryAfter: Int? = nil) {
+    init(
+        status: HTTPResponse.Status, kind: String, title: String, detail: String?, errors: [FieldError] = [], conflictingAppointmentID: UUID? = nil,
+        retryAfter: Int? = nil
+    ) {
         self.status = status
         self.kind = kind
         self.title = title
@@ -81,7 +89,10 @@ struct ProblemError: Error, Sendable {
     }
 
     private struct Body: Encodable {
-        struct Field: Encodable { var field: String; var message: String }
+        struct Field: Encodable {
+            var field: String
+            var message: String
+        }
         var type: String
         var title: String
         var status: Int

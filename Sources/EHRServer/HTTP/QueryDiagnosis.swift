@@ -25,7 +25,9 @@ enum QueryDiagnosis {
             switch item.name {
             case "limit":
                 if let limit = Int(value) {
-                    if !(1...PageRequest.maximumLimit).contains(limit) { errors.append(FieldError("limit", "must be between 1 and \(PageRequest.maximumLimit)")) }
+                    if !(1...PageRequest.maximumLimit).contains(limit) {
+                        errors.append(FieldError("limit", "must be between 1 and \(PageRequest.maximumLimit)"))
+                    }
                 } else {
                     errors.append(FieldError("limit", "must be an integer"))
                 }
@@ -37,9 +39,11 @@ enum QueryDiagnosis {
                 }
             case "status":
                 let allowed: [String] =
-                    path.hasSuffix("/patients") ? PatientStatus.allCases.map(\.rawValue)
-                    : path.hasSuffix("/appointments") ? AppointmentStatus.allCases.map(\.rawValue)
-                    : NoteStatus.allCases.map(\.rawValue)
+                    path.hasSuffix("/patients")
+                    ? PatientStatus.allCases.map(\.rawValue)
+                    : path.hasSuffix("/appointments")
+                        ? AppointmentStatus.allCases.map(\.rawValue)
+                        : NoteStatus.allCases.map(\.rawValue)
                 if !allowed.contains(value) { errors.append(FieldError("status", "must be one of \(allowed.joined(separator: ", "))")) }
             case "type":
                 if NoteType(rawValue: value) == nil {

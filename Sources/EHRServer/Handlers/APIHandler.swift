@@ -1,5 +1,6 @@
 import EHRAPI
 import EHRDomain
+import EHRPersistence
 import Foundation
 import OpenAPIRuntime
 
@@ -16,8 +17,6 @@ struct APIHandler: APIProtocol {
     /// The current instant, to millisecond precision (what every store keeps).
     var now: Date { millisecondPrecision(Date()) }
 }
-
-import EHRPersistence
 
 // MARK: Input parsing shared by handlers
 

@@ -38,10 +38,11 @@ extension APIHandler {
         guard let therapistID else { throw DomainError.validation(v.errors) }
         guard AccessPolicy.canCreateAppointment(principal, patient: patient, therapistID: therapistID) else { throw DomainError.forbidden }
         let now = self.now
-        let appointment = Appointment(tenantID: principal.tenantID, patientID: patient.id, therapistID: therapistID,
-                                      startsAt: millisecondPrecision(body.startsAt), endsAt: millisecondPrecision(body.endsAt),
-                                      timeZone: body.timeZone, kind: AppointmentKind(rawValue: body.kind.rawValue)!, reason: reason,
-                                      createdAt: now, updatedAt: now)
+        let appointment = Appointment(
+            tenantID: principal.tenantID, patientID: patient.id, therapistID: therapistID,
+            startsAt: millisecondPrecision(body.startsAt), endsAt: millisecondPrecision(body.endsAt),
+            timeZone: body.timeZone, kind: AppointmentKind(rawValue: body.kind.rawValue)!, reason: reason,
+            createdAt: now, updatedAt: now)
         audit?.resource(appointment.id)
         audit?.changed(["patientId", "therapistId", "startsAt", "endsAt", "timeZone", "kind"] + (reason == nil ? [] : ["reason"]))
         try await store.create(appointment)
@@ -78,8 +79,11 @@ extension APIHandler {
         }
         try v.check()
         appointment.updatedAt = now
-        audit?.changed(presentFields(["startsAt": body.startsAt, "endsAt": body.endsAt, "timeZone": body.timeZone, "kind": body.kind,
-                                      "reason": body.reason, "status": body.status]))
+        audit?.changed(
+            presentFields([
+                "startsAt": body.startsAt, "endsAt": body.endsAt, "timeZone": body.timeZone, "kind": body.kind,
+                "reason": body.reason, "status": body.status,
+            ]))
         try await store.update(appointment)
         return .ok(.init(body: .json(.init(appointment))))
     }
@@ -124,10 +128,15 @@ extension APIHandler {
         let lifetime: TimeInterval = 10 * 60
         let issuedAt = Date()
         let token = try await services.tokens.issueTelevisitToken(for: principal, roomID: roomID, lifetime: lifetime, now: issuedAt)
-        let base = services.configuration.televisitBaseURL.hasSuffix("/")
+        let base =
+            services.configuration.televisitBaseURL.hasSuffix("/")
             ? String(services.configuration.televisitBaseURL.dropLast()) : services.configuration.televisitBaseURL
-        return .ok(.init(body: .json(.init(appointment: .init(appointment), roomId: roomID, joinUrl: "\(base)/rooms/\(roomID)",
-                                           joinToken: token, expiresAt: issuedAt.addingTimeInterval(lifetime)))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        appointment: .init(appointment), roomId: roomID, joinUrl: "\(base)/rooms/\(roomID)",
+                        joinToken: token, expiresAt: issuedAt.addingTimeInterval(lifetime)))))
     }
 
     /// The appointment and its patient, if the caller may see it; otherwise 404.

@@ -18,8 +18,12 @@ extension APIHandler {
             resourceType: q.resourceType, action: q.action,
             outcome: q.outcome.flatMap { AuditOutcome(rawValue: $0.rawValue) }, from: q.from, to: q.to)
         let result = try await services.auditLog.list(tenantID: principal.tenantID, filter: filter, page: page, on: services.database.sql)
-        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.AuditEvent.init),
-                                           nextCursor: nextCursor(result, list: .auditEvents)))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: result.items.map(Components.Schemas.AuditEvent.init),
+                        nextCursor: nextCursor(result, list: .auditEvents)))))
     }
 
     func getPatientAccessLog(_ input: Operations.GetPatientAccessLog.Input) async throws -> Operations.GetPatientAccessLog.Output {
@@ -29,10 +33,12 @@ extension APIHandler {
         guard let patient = try await store.find(id: patientID, tenantID: principal.tenantID) as Patient? else { throw DomainError.notFound }
         audit?.patient(patient.id)
         guard AccessPolicy.canReadAudit(principal) else { throw DomainError.forbidden }
-        let result = try await services.auditLog.list(tenantID: principal.tenantID, filter: AuditEventFilter(patientID: patient.id), page: page,
-                                                      on: services.database.sql)
-        let reasons = Dictionary(uniqueKeysWithValues: try await store.grants(patientID: patient.id, tenantID: principal.tenantID)
-            .map { ("break-glass grant \($0.id.uuidString.lowercased())", $0.reason) })
+        let result = try await services.auditLog.list(
+            tenantID: principal.tenantID, filter: AuditEventFilter(patientID: patient.id), page: page,
+            on: services.database.sql)
+        let reasons = Dictionary(
+            uniqueKeysWithValues: try await store.grants(patientID: patient.id, tenantID: principal.tenantID)
+                .map { ("break-glass grant \($0.id.uuidString.lowercased())", $0.reason) })
         var names: [String: String?] = [:]
         var items: [Components.Schemas.AccessLogEntry] = []
         for event in result.items {
@@ -41,9 +47,11 @@ extension APIHandler {
                 let user = try await UUID(uuidString: d.actorID).asyncFlatMap { try await store.find(id: $0, tenantID: principal.tenantID) as User? }
                 names[d.actorID] = .some(user?.displayName)
             }
-            items.append(.init(time: d.occurredAt, actorId: d.actorID, actorRole: d.actorRole, actorName: names[d.actorID] ?? nil,
-                               action: d.action, outcome: .init(d.outcome), resourceType: d.resourceType, resourceId: d.resourceID,
-                               breakGlassReason: d.action == "note.break_glass" ? d.detail.flatMap { reasons[$0] } : nil))
+            items.append(
+                .init(
+                    time: d.occurredAt, actorId: d.actorID, actorRole: d.actorRole, actorName: names[d.actorID] ?? nil,
+                    action: d.action, outcome: .init(d.outcome), resourceType: d.resourceType, resourceId: d.resourceID,
+                    breakGlassReason: d.action == "note.break_glass" ? d.detail.flatMap { reasons[$0] } : nil))
         }
         return .ok(.init(body: .json(.init(items: items, nextCursor: nextCursor(result, list: .accessLog)))))
     }
@@ -81,13 +89,18 @@ extension APIHandler {
             v.add("reason", "must be at least \(BreakGlassGrant.minimumReasonLength) characters")
         }
         try v.check()
-        let grant = BreakGlassGrant(tenantID: principal.tenantID, userID: principal.userID, noteID: note.id, patientID: patient.id,
-                                    reason: reason!, grantedAt: now)
+        let grant = BreakGlassGrant(
+            tenantID: principal.tenantID, userID: principal.userID, noteID: note.id, patientID: patient.id,
+            reason: reason!, grantedAt: now)
         audit?.detail("break-glass grant \(grant.id.uuidString.lowercased())")
         audit?.changed(["reason"])
         try await store.createGrant(grant)
-        return .created(.init(body: .json(.init(id: grant.id.wire, noteId: note.id.wire, patientId: patient.id.wire, grantedAt: grant.grantedAt,
-                                                expiresAt: grant.expiresAt, note: .init(note, visibility: .full)))))
+        return .created(
+            .init(
+                body: .json(
+                    .init(
+                        id: grant.id.wire, noteId: note.id.wire, patientId: patient.id.wire, grantedAt: grant.grantedAt,
+                        expiresAt: grant.expiresAt, note: .init(note, visibility: .full)))))
     }
 }
 
@@ -105,19 +118,21 @@ extension Components.Schemas.AuditOutcome {
 extension Components.Schemas.AuditEvent {
     init(_ event: AuditEvent) {
         let d = event.draft
-        self.init(sequence: event.sequence, time: d.occurredAt, actorId: d.actorID, actorRole: d.actorRole, action: d.action,
-                  resourceType: d.resourceType, resourceId: d.resourceID, patientId: d.patientID?.wire, outcome: .init(d.outcome),
-                  requestId: d.requestID, clientIp: d.clientIP, userAgent: d.userAgent, changedFields: d.changedFields, detail: d.detail)
+        self.init(
+            sequence: event.sequence, time: d.occurredAt, actorId: d.actorID, actorRole: d.actorRole, action: d.action,
+            resourceType: d.resourceType, resourceId: d.resourceID, patientId: d.patientID?.wire, outcome: .init(d.outcome),
+            requestId: d.requestID, clientIp: d.clientIP, userAgent: d.userAgent, changedFields: d.changedFields, detail: d.detail)
     }
 }
 
 extension Components.Schemas.AuditVerification {
     init(_ report: AuditChainReport, checkpointUsed: Bool) {
-        self.init(intact: report.isIntact, eventCount: report.eventCount, verifiedCount: report.verifiedCount,
-                  headHash: report.headHash.hexString, firstBreakSequence: report.firstBreak?.sequence.map { Int64($0) },
-                  firstBreakReason: report.firstBreak.map { AuditBreakDescription.text($0.reason) }
-                      ?? (report.headMismatch ? "the recorded chain head does not match the newest event (events removed or added at the end)" : nil),
-                  headMismatch: report.headMismatch, checkpointUsed: checkpointUsed)
+        self.init(
+            intact: report.isIntact, eventCount: report.eventCount, verifiedCount: report.verifiedCount,
+            headHash: report.headHash.hexString, firstBreakSequence: report.firstBreak?.sequence.map { Int64($0) },
+            firstBreakReason: report.firstBreak.map { AuditBreakDescription.text($0.reason) }
+                ?? (report.headMismatch ? "the recorded chain head does not match the newest event (events removed or added at the end)" : nil),
+            headMismatch: report.headMismatch, checkpointUsed: checkpointUsed)
     }
 }
 

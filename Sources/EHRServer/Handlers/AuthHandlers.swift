@@ -37,8 +37,9 @@ extension APIHandler {
     }
 
     private func tokenResponse(_ issued: IssuedTokens) async throws -> Components.Schemas.TokenResponse {
-        .init(accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: .bearer, expiresIn: issued.expiresIn,
-              user: try await authUser(issued.user))
+        .init(
+            accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: .bearer, expiresIn: issued.expiresIn,
+            user: try await authUser(issued.user))
     }
 
     private func authUser(_ user: User) async throws -> Components.Schemas.AuthUser {

@@ -32,8 +32,9 @@ extension APIHandler {
         guard AccessPolicy.canCreateNote(principal, patient: patient) else { throw DomainError.forbidden }
         try await checkAppointment(appointmentID, belongsTo: patient)
         let now = self.now
-        let note = ClinicalNote(tenantID: principal.tenantID, patientID: patient.id, authorID: principal.userID, appointmentID: appointmentID,
-                                type: type, sections: body.sections.additionalProperties, createdAt: now, updatedAt: now)
+        let note = ClinicalNote(
+            tenantID: principal.tenantID, patientID: patient.id, authorID: principal.userID, appointmentID: appointmentID,
+            type: type, sections: body.sections.additionalProperties, createdAt: now, updatedAt: now)
         audit?.resource(note.id)
         audit?.changed(["patientId", "type", "sections"] + (appointmentID == nil ? [] : ["appointmentId"]))
         try await store.create(note)
@@ -117,9 +118,11 @@ extension APIHandler {
         let id = UUID()
         // Each addendum chains to the one before it (or to the note), so none can be dropped unnoticed.
         let previous = note.addenda.last?.contentHash ?? noteHash
-        let addendum = NoteAddendum(id: id, tenantID: note.tenantID, noteID: note.id, authorID: principal.userID, text: text!, signedAt: now,
-                                    contentHash: NoteRules.addendumHash(noteHash: previous, addendumID: id, authorID: principal.userID,
-                                                                        text: text!, signedAt: now))
+        let addendum = NoteAddendum(
+            id: id, tenantID: note.tenantID, noteID: note.id, authorID: principal.userID, text: text!, signedAt: now,
+            contentHash: NoteRules.addendumHash(
+                noteHash: previous, addendumID: id, authorID: principal.userID,
+                text: text!, signedAt: now))
         audit?.changed(["addenda"])
         audit?.detail("addendum \(id.uuidString.lowercased())")
         try await store.addAddendum(addendum)

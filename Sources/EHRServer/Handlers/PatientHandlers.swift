@@ -17,7 +17,9 @@ extension APIHandler {
         case (.some, nil): errors.append(FieldError("dateOfBirth", "is required with lastName"))
         case (nil, .some): errors.append(FieldError("lastName", "is required with dateOfBirth"))
         case (.some(let last), .some(let dob)):
-            if let date = CalendarDate(iso: dob) { nameAndBirth = (last, date) } else {
+            if let date = CalendarDate(iso: dob) {
+                nameAndBirth = (last, date)
+            } else {
                 errors.append(FieldError("dateOfBirth", "must be a date in the form YYYY-MM-DD"))
             }
         }
@@ -47,9 +49,10 @@ extension APIHandler {
         try v.check()
 
         let now = self.now
-        var patient = Patient(tenantID: principal.tenantID, assignedTherapistID: therapistID!, firstName: first!, lastName: last!,
-                              dateOfBirth: dob!, email: email, phone: phone, address: address, emergencyContact: contact,
-                              createdAt: now, updatedAt: now)
+        var patient = Patient(
+            tenantID: principal.tenantID, assignedTherapistID: therapistID!, firstName: first!, lastName: last!,
+            dateOfBirth: dob!, email: email, phone: phone, address: address, emergencyContact: contact,
+            createdAt: now, updatedAt: now)
         var portalUser: User?
         var invitation: (token: String, record: InvitationRecord)?
         if body.portalAccess == true, let email {
@@ -60,13 +63,20 @@ extension APIHandler {
         }
         audit?.resource(patient.id)
         audit?.patient(patient.id)
-        audit?.changed(presentFields(["firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
-                                      "email": body.email, "phone": body.phone, "address": body.address,
-                                      "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId,
-                                      "portalAccess": body.portalAccess]))
+        audit?.changed(
+            presentFields([
+                "firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
+                "email": body.email, "phone": body.phone, "address": body.address,
+                "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId,
+                "portalAccess": body.portalAccess,
+            ]))
         try await store.create(patient, portalUser: portalUser, invitation: invitation?.record)
-        return .created(.init(body: .json(.init(patient: .init(patient), invitationToken: invitation?.token,
-                                                invitationExpiresAt: invitation?.record.expiresAt))))
+        return .created(
+            .init(
+                body: .json(
+                    .init(
+                        patient: .init(patient), invitationToken: invitation?.token,
+                        invitationExpiresAt: invitation?.record.expiresAt))))
     }
 
     func getPatient(_ input: Operations.GetPatient.Input) async throws -> Operations.GetPatient.Output {
@@ -88,14 +98,18 @@ extension APIHandler {
         if let value = body.emergencyContact { patient.emergencyContact = validateContact(&v, value) }
         if let value = body.assignedTherapistId {
             let therapistID = uuidField(&v, value, "assignedTherapistId")
-            patient.assignedTherapistID = try await activeTherapist(&v, therapistID, field: "assignedTherapistId", tenantID: principal.tenantID)
+            patient.assignedTherapistID =
+                try await activeTherapist(&v, therapistID, field: "assignedTherapistId", tenantID: principal.tenantID)
                 ?? patient.assignedTherapistID
         }
         try v.check()
         patient.updatedAt = now
-        audit?.changed(presentFields(["firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
-                                      "email": body.email, "phone": body.phone, "address": body.address,
-                                      "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId]))
+        audit?.changed(
+            presentFields([
+                "firstName": body.firstName, "lastName": body.lastName, "dateOfBirth": body.dateOfBirth,
+                "email": body.email, "phone": body.phone, "address": body.address,
+                "emergencyContact": body.emergencyContact, "assignedTherapistId": body.assignedTherapistId,
+            ]))
         try await store.update(patient)
         return .ok(.init(body: .json(.init(patient))))
     }

@@ -18,17 +18,23 @@ extension APIHandler {
         var validator = Validator()
         let email = validator.email(body.email, "email")
         let name = validator.text(body.displayName, "displayName", max: 200)
-        let profile = validateProfile(&validator, licenseNumber: body.licenseNumber, licenseState: body.licenseState,
-                                      credentials: body.credentials, specialties: body.specialties)
+        let profile = validateProfile(
+            &validator, licenseNumber: body.licenseNumber, licenseState: body.licenseState,
+            credentials: body.credentials, specialties: body.specialties)
         try validator.check()
         let now = self.now
         let user = User(tenantID: principal.tenantID, email: email!, displayName: name!, role: .therapist, createdAt: now, updatedAt: now)
-        let provider = Provider(user: user, licenseNumber: profile.licenseNumber!, licenseState: profile.licenseState!,
-                                credentials: profile.credentials!, specialties: profile.specialties ?? [], updatedAt: now)
+        let provider = Provider(
+            user: user, licenseNumber: profile.licenseNumber!, licenseState: profile.licenseState!,
+            credentials: profile.credentials!, specialties: profile.specialties ?? [], updatedAt: now)
         let invitation = services.auth.makeInvitation(for: user, now: now)
         try await store.create(provider, invitation: invitation.record)
-        return .created(.init(body: .json(.init(provider: .init(provider), invitationToken: invitation.token,
-                                                invitationExpiresAt: invitation.record.expiresAt))))
+        return .created(
+            .init(
+                body: .json(
+                    .init(
+                        provider: .init(provider), invitationToken: invitation.token,
+                        invitationExpiresAt: invitation.record.expiresAt))))
     }
 
     func getProvider(_ input: Operations.GetProvider.Input) async throws -> Operations.GetProvider.Output {
@@ -42,8 +48,9 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
         var validator = Validator()
         if let name = body.displayName { provider.user.displayName = validator.text(name, "displayName", max: 200) ?? provider.user.displayName }
-        let profile = validateProfile(&validator, licenseNumber: body.licenseNumber, licenseState: body.licenseState,
-                                      credentials: body.credentials, specialties: body.specialties, required: false)
+        let profile = validateProfile(
+            &validator, licenseNumber: body.licenseNumber, licenseState: body.licenseState,
+            credentials: body.credentials, specialties: body.specialties, required: false)
         try validator.check()
         if let value = profile.licenseNumber { provider.licenseNumber = value }
         if let value = profile.licenseState { provider.licenseState = value }
@@ -73,7 +80,8 @@ extension APIHandler {
         let principal = try RequestScope.principal()
         let id = try pathID(rawID)
         guard let provider = try await store.find(id: id, tenantID: principal.tenantID) as Provider? else { throw DomainError.notFound }
-        let clientsTherapist = principal.role == .client
+        let clientsTherapist =
+            principal.role == .client
             ? try await store.find(portalUserID: principal.userID, tenantID: principal.tenantID)?.assignedTherapistID : nil
         guard AccessPolicy.canViewProvider(principal, provider, clientsTherapistID: clientsTherapist) else { throw DomainError.forbidden }
         return provider

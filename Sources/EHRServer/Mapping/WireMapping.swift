@@ -14,24 +14,27 @@ extension Components.Schemas.Role {
 
 extension Components.Schemas.User {
     init(_ user: User) {
-        self.init(id: user.id.wire, tenantId: user.tenantID.wire, email: user.email, displayName: user.displayName,
-                  role: .init(user.role), active: user.active, createdAt: user.createdAt, updatedAt: user.updatedAt)
+        self.init(
+            id: user.id.wire, tenantId: user.tenantID.wire, email: user.email, displayName: user.displayName,
+            role: .init(user.role), active: user.active, createdAt: user.createdAt, updatedAt: user.updatedAt)
     }
 }
 
 extension Components.Schemas.AuthUser {
     init(_ user: User, patientID: UUID?) {
-        self.init(id: user.id.wire, tenantId: user.tenantID.wire, role: .init(user.role), email: user.email,
-                  displayName: user.displayName, patientId: patientID?.wire)
+        self.init(
+            id: user.id.wire, tenantId: user.tenantID.wire, role: .init(user.role), email: user.email,
+            displayName: user.displayName, patientId: patientID?.wire)
     }
 }
 
 extension Components.Schemas.Provider {
     init(_ provider: Provider) {
-        self.init(id: provider.id.wire, tenantId: provider.tenantID.wire, email: provider.user.email, displayName: provider.user.displayName,
-                  active: provider.user.active, licenseNumber: provider.licenseNumber, licenseState: provider.licenseState,
-                  credentials: provider.credentials, specialties: provider.specialties, createdAt: provider.user.createdAt,
-                  updatedAt: provider.updatedAt)
+        self.init(
+            id: provider.id.wire, tenantId: provider.tenantID.wire, email: provider.user.email, displayName: provider.user.displayName,
+            active: provider.user.active, licenseNumber: provider.licenseNumber, licenseState: provider.licenseState,
+            credentials: provider.credentials, specialties: provider.specialties, createdAt: provider.user.createdAt,
+            updatedAt: provider.updatedAt)
     }
 }
 
@@ -77,8 +80,9 @@ extension Components.Schemas.Note {
             status: .init(rawValue: n.status.rawValue)!, signedAt: n.signedAt, signedBy: n.signedBy?.wire, contentHash: n.contentHash,
             voidedAt: n.voidedAt, voidReason: full ? n.voidReason : nil,
             addenda: n.addenda.map {
-                .init(id: $0.id.wire, noteId: $0.noteID.wire, authorId: $0.authorID.wire, text: full ? $0.text : nil,
-                      signedAt: $0.signedAt, contentHash: $0.contentHash)
+                .init(
+                    id: $0.id.wire, noteId: $0.noteID.wire, authorId: $0.authorID.wire, text: full ? $0.text : nil,
+                    signedAt: $0.signedAt, contentHash: $0.contentHash)
             },
             createdAt: n.createdAt, updatedAt: n.updatedAt)
     }

@@ -10,7 +10,8 @@ enum MetricsEndpoint {
         if let token {
             let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
             // Compare digests so neither length nor content leaks through timing.
-            let expected = SHA256.hash(data: Data(token.utf8)), actual = SHA256.hash(data: Data(given.utf8))
+            let expected = SHA256.hash(data: Data(token.utf8))
+            let actual = SHA256.hash(data: Data(given.utf8))
             guard expected == actual else {
                 var response = ProblemError(.unauthenticated("send Authorization: Bearer <metrics token>")).response(instance: "/metrics")
                 response.headers[.wwwAuthenticate] = "Bearer"

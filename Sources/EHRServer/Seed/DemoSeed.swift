@@ -49,12 +49,14 @@ public struct DemoSeed: Sendable {
         }
         try await store.create(user("admin", "admin@\(domain)", "Practice Admin", .admin), invitation: nil)
 
-        let smith = Provider(user: user("dr.smith", "dr.smith@\(domain)", "Dr. Sarah Smith", .therapist),
-                             licenseNumber: "PSY-100234", licenseState: "NY", credentials: "PhD, Licensed Psychologist",
-                             specialties: ["Anxiety", "Depression", "CBT"], updatedAt: now)
-        let johnson = Provider(user: user("dr.johnson", "dr.johnson@\(domain)", "Dr. Michael Johnson", .therapist),
-                               licenseNumber: "LCSW-200981", licenseState: "NY", credentials: "LCSW",
-                               specialties: ["Trauma", "EMDR", "Couples"], updatedAt: now)
+        let smith = Provider(
+            user: user("dr.smith", "dr.smith@\(domain)", "Dr. Sarah Smith", .therapist),
+            licenseNumber: "PSY-100234", licenseState: "NY", credentials: "PhD, Licensed Psychologist",
+            specialties: ["Anxiety", "Depression", "CBT"], updatedAt: now)
+        let johnson = Provider(
+            user: user("dr.johnson", "dr.johnson@\(domain)", "Dr. Michael Johnson", .therapist),
+            licenseNumber: "LCSW-200981", licenseState: "NY", credentials: "LCSW",
+            specialties: ["Trauma", "EMDR", "Couples"], updatedAt: now)
         for provider in [smith, johnson] {
             try await store.create(provider, invitation: nil)
         }
@@ -79,12 +81,14 @@ public struct DemoSeed: Sendable {
         let startOfToday = Calendar.utc.startOfDay(for: now)
         let tomorrow = startOfToday.addingTimeInterval(86_400 + 15 * 3600)  // 15:00 UTC, 10:00 or 11:00 in New York
         let inTwoDays = startOfToday.addingTimeInterval(2 * 86_400 + 16 * 3600)
-        let first = Appointment(id: ids.id("appointment:john"), tenantID: tenant.id, patientID: john.0.id, therapistID: smith.id,
-                                startsAt: tomorrow, endsAt: tomorrow.addingTimeInterval(50 * 60), timeZone: "America/New_York",
-                                kind: .televisit, reason: "Weekly therapy session", createdAt: now, updatedAt: now)
-        let second = Appointment(id: ids.id("appointment:bob"), tenantID: tenant.id, patientID: bob.0.id, therapistID: johnson.id,
-                                 startsAt: inTwoDays, endsAt: inTwoDays.addingTimeInterval(50 * 60), timeZone: "America/New_York",
-                                 kind: .televisit, reason: "Follow-up session", createdAt: now, updatedAt: now)
+        let first = Appointment(
+            id: ids.id("appointment:john"), tenantID: tenant.id, patientID: john.0.id, therapistID: smith.id,
+            startsAt: tomorrow, endsAt: tomorrow.addingTimeInterval(50 * 60), timeZone: "America/New_York",
+            kind: .televisit, reason: "Weekly therapy session", createdAt: now, updatedAt: now)
+        let second = Appointment(
+            id: ids.id("appointment:bob"), tenantID: tenant.id, patientID: bob.0.id, therapistID: johnson.id,
+            startsAt: inTwoDays, endsAt: inTwoDays.addingTimeInterval(50 * 60), timeZone: "America/New_York",
+            kind: .televisit, reason: "Follow-up session", createdAt: now, updatedAt: now)
         try await store.create(first)
         try await store.create(second)
 
@@ -103,10 +107,11 @@ public struct DemoSeed: Sendable {
         signed.signedBy = smith.id
         signed.contentHash = NoteRules.contentHash(of: signed, signedBy: smith.id, signedAt: millisecondPrecision(signedAt))
         try await store.create(signed)
-        try await store.create(ClinicalNote(
-            id: ids.id("note:bob"), tenantID: tenant.id, patientID: bob.0.id, authorID: johnson.id, type: .progress,
-            sections: ["narrative": "Client discussed work stress; exploring grounding techniques. Draft in progress."],
-            createdAt: now, updatedAt: now))
+        try await store.create(
+            ClinicalNote(
+                id: ids.id("note:bob"), tenantID: tenant.id, patientID: bob.0.id, authorID: johnson.id, type: .progress,
+                sections: ["narrative": "Client discussed work stress; exploring grounding techniques. Draft in progress."],
+                createdAt: now, updatedAt: now))
         return true
     }
 }
@@ -119,8 +124,11 @@ struct SeedIDs {
         var bytes = Array(SHA256.hash(data: Data("mentalspace-seed:\(slug):\(key)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50  // version 5 layout (name-based)
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The databases the HTTP suite runs against: SQLite always; PostgreSQL when the test script
 /// provides a server (`EHR_TEST_POSTGRES_URL`, set by `scripts/test` from a throwaway cluster).
@@ -21,5 +22,3 @@ enum TestBackend: Sendable, CustomTestStringConvertible, Hashable {
         }
     }
 }
-
-import Testing

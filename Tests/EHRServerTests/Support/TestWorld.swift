@@ -1,6 +1,5 @@
 import EHRDomain
 import EHRPersistence
-@testable import EHRServer
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +8,8 @@ import Logging
 import NIOCore
 import SQLKit
 import Testing
+
+@testable import EHRServer
 
 /// A running app on a fresh database, with the demo practice and a second practice ("other") seeded.
 struct TestWorld: Sendable {
@@ -120,7 +121,8 @@ struct TestWorld: Sendable {
 
     /// Calls as a seeded account of a practice.
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, as account: Account, in practice: Practice = TestWorld.demo, json: Any? = nil) async throws -> Reply {
+    func call(_ method: HTTPRequest.Method, _ path: String, as account: Account, in practice: Practice = TestWorld.demo, json: Any? = nil) async throws -> Reply
+    {
         try await call(method, path, token: try await token(account, in: practice), json: json)
     }
 }
@@ -188,11 +190,13 @@ enum TestDatabases {
             try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run()
             await admin.shutdown()
             let url = replacingDatabase(in: baseURL, with: String(name))
-            return Fresh(configuration: .postgres(url: url, poolSize: 2), cleanup: {
-                guard let admin = try? EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin")) else { return }
-                try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: String(name)) WITH (FORCE)").run()
-                await admin.shutdown()
-            })
+            return Fresh(
+                configuration: .postgres(url: url, poolSize: 2),
+                cleanup: {
+                    guard let admin = try? EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin")) else { return }
+                    try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: String(name)) WITH (FORCE)").run()
+                    await admin.shutdown()
+                })
         }
     }
 
