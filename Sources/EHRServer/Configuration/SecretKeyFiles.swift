@@ -10,7 +10,8 @@ enum SecretKeyFiles {
         variable: String, fileName: String, env: [String: String], environment: AppConfiguration.Environment,
         dataDirectory: String
     ) throws -> String {
-        if let value = env[variable], !value.isEmpty { return value }
+        // Secret managers and shells often add a trailing newline; a key never contains whitespace.
+        if let value = env[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
         if let path = env[variable + "_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError.invalid(variable + "_FILE", "cannot be read")
