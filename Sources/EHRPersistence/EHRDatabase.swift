@@ -11,6 +11,7 @@ import SQLKit
 /// (no Vapor): one instance per process, shut down on exit.
 public final class EHRDatabase: Sendable {
     public let dialect: SQLDialectKind
+    let usage: ConnectionUsage
     private let databases: Databases
     private let id: DatabaseID
     private let eventLoopGroup: any EventLoopGroup
@@ -29,10 +30,14 @@ public final class EHRDatabase: Sendable {
             databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace), as: .sqlite)
             self.id = .sqlite
             self.dialect = .sqlite
+            self.usage = ConnectionUsage(capacity: 1)
         case .postgres(let url, let poolSize):
             databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: poolSize, connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace), as: .psql)
             self.id = .psql
             self.dialect = .postgres
+            var loops = 0
+            for _ in eventLoopGroup.makeIterator() { loops += 1 }
+            self.usage = ConnectionUsage(capacity: poolSize * max(1, loops))
         }
     }
 
@@ -43,7 +48,7 @@ public final class EHRDatabase: Sendable {
     }
 
     /// The same handle as SQLKit, for hand-written queries.
-    public var sql: any SQLDatabase { fluent as! any SQLDatabase }
+    public var sql: any SQLDatabase { MeteredSQLDatabase(base: fluent as! any SQLDatabase, usage: usage) }
 
     private var sqliteLoop: any EventLoop {
         // The first loop of the group is stable for the life of the process.
@@ -53,7 +58,10 @@ public final class EHRDatabase: Sendable {
 
     /// Runs `body` in one transaction; everything it writes commits together or not at all.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await fluent.transaction { db in try await body(db as! any SQLDatabase) }
+        // A transaction holds one connection throughout; its statements are not counted again.
+        usage.begin()
+        defer { usage.end() }
+        return try await fluent.transaction { db in try await body(db as! any SQLDatabase) }
     }
 
     /// Applies every pending migration, including the dialect-specific ones.

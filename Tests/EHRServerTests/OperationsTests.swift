@@ -67,6 +67,7 @@ struct OperationsTests {
             #expect(text.contains("http_request_duration_seconds_bucket"))
             #expect(text.contains("ehr_sign_in_failures_total"))
             #expect(text.contains("ehr_audit_batch_size") && text.contains("ehr_audit_flush_duration_seconds"))
+            #expect(text.contains("ehr_db_connections_in_use") && text.contains("ehr_db_connections_waiting"))
             #expect(!text.contains(TestWorld.demo.john.wire), "a raw path with an id reached a metric label")
         }
     }
