@@ -16,8 +16,20 @@ final class ConnectionUsage: Sendable {
         self.capacity = capacity
     }
 
-    func begin() { record(inUse.withLockedValue { $0 += 1; return $0 }) }
-    func end() { record(inUse.withLockedValue { $0 -= 1; return $0 }) }
+    func begin() {
+        record(
+            inUse.withLockedValue {
+                $0 += 1
+                return $0
+            })
+    }
+    func end() {
+        record(
+            inUse.withLockedValue {
+                $0 -= 1
+                return $0
+            })
+    }
 
     private func record(_ count: Int) {
         Gauge(label: "ehr_db_connections_in_use").record(min(count, capacity))
