@@ -24,6 +24,8 @@ enum Check: Sendable {
     case signNote(ClinicalNote, Patient)
     case voidNote(ClinicalNote, Patient)
     case addAddendum(ClinicalNote, Patient)
+    case readAudit
+    case breakGlass(ClinicalNote, Patient)
 
     /// The AccessPolicy function this check calls.
     var function: String {
@@ -48,6 +50,8 @@ enum Check: Sendable {
         case .signNote: "canSignNote"
         case .voidNote: "canVoidNote"
         case .addAddendum: "canAddAddendum"
+        case .readAudit: "canReadAudit"
+        case .breakGlass: "canBreakGlass"
         }
     }
 
@@ -74,6 +78,8 @@ enum Check: Sendable {
         case .signNote(let n, let pt): return AccessPolicy.canSignNote(p, n, patient: pt)
         case .voidNote(let n, let pt): return AccessPolicy.canVoidNote(p, n, patient: pt)
         case .addAddendum(let n, let pt): return AccessPolicy.canAddAddendum(p, n, patient: pt)
+        case .readAudit: return AccessPolicy.canReadAudit(p)
+        case .breakGlass(let n, let pt): return AccessPolicy.canBreakGlass(p, n, patient: pt)
         }
     }
 }
@@ -157,6 +163,11 @@ struct AccessPolicyTests {
             (.voidNote(formerTherapistsDraft, W.patient), "draft by the former therapist", []),
             (.addAddendum(W.note(.signed), W.patient), "own signed note", [.therapist]),
             (.addAddendum(formerTherapistsSigned, W.patient), "signed by the former therapist", [.therapist]),
+            (.readAudit, "role only, in the caller's own tenant", [.admin, .foreignAdmin]),
+            // Admins and therapists not assigned to the patient; drafts stay private; clients never.
+            (.breakGlass(W.note(.signed), W.patient), "signed", [.admin, .otherTherapist]),
+            (.breakGlass(W.note(.voided), W.patient), "voided", [.admin, .otherTherapist]),
+            (.breakGlass(W.note(.draft), W.patient), "draft", []),
         ]
     }()
 
@@ -176,6 +187,7 @@ struct AccessPolicyTests {
             "canDeleteProvider", "canViewPatient", "canCreatePatient", "canUpdatePatient", "canDischargePatient",
             "canViewAppointment", "canCreateAppointment", "canUpdateAppointment", "canStartTelevisit",
             "noteVisibility", "canCreateNote", "canEditNote", "canSignNote", "canVoidNote", "canAddAddendum",
+            "canReadAudit", "canBreakGlass",
         ]
         for function in functions {
             let answers = Set(Self.rows.filter { $0.check.function == function }.map(\.allowed))
@@ -188,7 +200,7 @@ struct AccessPolicyTests {
     func otherTenantIsAlwaysDenied(_ caller: Caller) {
         let recordChecks = Self.table.map(\.check).filter {
             switch $0 {
-            case .manageUsers, .createProvider, .createPatient: false  // role-only, no record
+            case .manageUsers, .createProvider, .createPatient, .readAudit: false  // role-only, no record
             default: true
             }
         }
