@@ -1,3 +1,4 @@
+import EHRDomain
 import EHRSecurity
 import Foundation
 import SQLKit
@@ -25,18 +26,18 @@ public struct KeyMaintenance: Sendable {
 
     static let tables: [SealedTable] = [
         SealedTable(name: "users", columns: ["email", "display_name"]) { plain, keys in
-            ["email_bidx": plain["email"].map { keys.index.email(String(decoding: $0, as: UTF8.self), column: "users.email") }]
+            ["email_bidx": plain["email"].map { SealedUser.index(String(decoding: $0, as: UTF8.self), keys) }]
         },
         SealedTable(
             name: "patients", columns: ["first_name", "last_name", "date_of_birth", "email", "phone", "address", "emergency_contact", "discharge_reason"]
         ) { plain, keys in
             func text(_ c: String) -> String? { plain[c].map { String(decoding: $0, as: UTF8.self) } }
             var indexes: [String: String?] = [
-                "email_bidx": text("email").map { keys.index.email($0, column: "patients.email") },
-                "phone_bidx": text("phone").map { keys.index.phone($0, column: "patients.phone") },
+                "email_bidx": text("email").map { PatientSearchIndex.email($0, keys) },
+                "phone_bidx": text("phone").map { PatientSearchIndex.phone($0, keys) },
             ]
-            if let last = text("last_name"), let dob = text("date_of_birth") {
-                indexes["name_dob_bidx"] = keys.index.index(components: [BlindIndex.normalizeName(last), dob], column: "patients.last_name+date_of_birth")
+            if let last = text("last_name"), let dob = text("date_of_birth").flatMap(CalendarDate.init(iso:)) {
+                indexes["name_dob_bidx"] = PatientSearchIndex.nameAndBirthDate(last, dob, keys)
             }
             return indexes
         },

@@ -53,23 +53,24 @@ enum AuditRoutes {
 
     /// The contract's path template of a request (`/api/v1/patients/{id}`), if it is an audited operation.
     static func template(method: HTTPRequest.Method, path: String) -> String? {
-        if table["\(method.rawValue) \(path)"] != nil { return path }
-        var segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard segments.count >= 4 else { return nil }
-        segments[3] = "{id}"
-        let template = "/" + segments.joined(separator: "/")
-        return table["\(method.rawValue) \(template)"] != nil ? template : nil
+        lookup(method: method, path: path)?.template
     }
 
     /// The audit route of a request, matching `{id}` against any single segment; nil for unaudited paths.
     static func match(method: HTTPRequest.Method, path: String) -> (AuditRoute, resourceID: String?)? {
+        lookup(method: method, path: path).map { ($0.route, $0.resourceID) }
+    }
+
+    /// The table entry for a path, its template, and the `{id}` segment it matched (if any).
+    private static func lookup(method: HTTPRequest.Method, path: String) -> (route: AuditRoute, template: String, resourceID: String?)? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard segments.count >= 2, segments[0] == "api", segments[1] == "v1" else { return nil }
-        if let exact = table["\(method.rawValue) \(path)"] { return (exact, nil) }
+        if let exact = table["\(method.rawValue) \(path)"] { return (exact, path, nil) }
         guard segments.count >= 4 else { return nil }
-        var template = segments
-        template[3] = "{id}"
-        guard let route = table["\(method.rawValue) /" + template.joined(separator: "/")] else { return nil }
-        return (route, route.idSegment.map { segments[$0] })
+        var templated = segments
+        templated[3] = "{id}"
+        let template = "/" + templated.joined(separator: "/")
+        guard let route = table["\(method.rawValue) \(template)"] else { return nil }
+        return (route, template, route.idSegment.map { segments[$0] })
     }
 }
