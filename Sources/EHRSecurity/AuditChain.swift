@@ -90,68 +90,106 @@ public enum AuditChain {
     }
 
     /// Walks one tenant's full chain in the given order (read it `ORDER BY sequence` or insertion order),
-    /// expecting sequences 1, 2, 3, …, and reports the first broken link.
-    ///
-    /// Each record is checked for: same tenant, hash over its fields (edits), MAC (forgeries), sequence
-    /// (deletion, insertion, reordering) and link to the previous hash. With a `checkpoint` (whose signature
-    /// is checked first) the chain must hold at least `checkpoint.count` records and record `count` must
-    /// have the checkpoint's head hash (truncation, rewriting behind the checkpoint).
-    /// Without a checkpoint, truncating the tail cannot be detected.
+    /// expecting sequences 1, 2, 3, …, and reports the first broken link. See ``AuditChainVerifier`` for what
+    /// is checked; this array form also tells a record that appears before its turn (`reordered`) from a
+    /// deleted one, by looking ahead.
     ///
     /// Every record must belong to `tenantID` when given, else to the checkpoint's tenant, else to the first record's.
     public static func verify(
         records: [AuditRecord], key: SymmetricKey, checkpoint: AuditCheckpoint? = nil, tenantID: String? = nil
     ) -> AuditVerification {
-        let tenant = tenantID ?? checkpoint?.tenantID ?? records.first?.tenantID
+        var verifier = AuditChainVerifier(key: key, tenantID: tenantID ?? checkpoint?.tenantID ?? records.first?.tenantID, checkpoint: checkpoint)
+        for (i, record) in records.enumerated() where !verifier.feed(record) {
+            if case .missingRecord(let expected, let found)? = verifier.firstBreak?.reason,
+                records[(i + 1)...].contains(where: { $0.sequence == expected })
+            {
+                return AuditVerification(
+                    verifiedCount: i, headHash: verifier.headHash,
+                    firstBreak: AuditBreak(index: i, sequence: record.sequence, reason: .reordered(expected: expected, found: found)))
+            }
+            break
+        }
+        return verifier.finish()
+    }
+}
+
+/// Verifies a chain one record at a time, so a chain of any length is checked in constant memory (the
+/// database is read page by page). Each record is checked for: same tenant, hash over its fields (edits),
+/// MAC (forgeries), sequence (deletion, insertion) and link to the previous hash. With a `checkpoint` (whose
+/// signature is checked first) the chain must hold at least `checkpoint.count` records and record `count`
+/// must have the checkpoint's head hash (truncation, rewriting behind the checkpoint). Without a checkpoint,
+/// truncating the tail cannot be detected.
+public struct AuditChainVerifier: Sendable {
+    let key: SymmetricKey
+    private var tenantID: String?
+    let checkpoint: AuditCheckpoint?
+    /// Hash of the last sound record (``AuditChain/genesisHash`` when none).
+    public private(set) var headHash = AuditChain.genesisHash
+    /// Records fed and found sound.
+    public private(set) var verifiedCount = 0
+    /// The first break, once found; later records are not looked at.
+    public private(set) var firstBreak: AuditBreak?
+
+    /// - Parameter tenantID: the tenant every record must belong to (nil: the first record's).
+    public init(key: SymmetricKey, tenantID: String?, checkpoint: AuditCheckpoint? = nil) {
+        self.key = key
+        self.tenantID = tenantID ?? checkpoint?.tenantID
+        self.checkpoint = checkpoint
         if let checkpoint, !checkpoint.isValid(key: key) {
-            return AuditVerification(
-                verifiedCount: 0, headHash: genesisHash,
-                firstBreak: AuditBreak(index: 0, sequence: nil, reason: .invalidCheckpoint))
+            firstBreak = AuditBreak(index: 0, sequence: nil, reason: .invalidCheckpoint)
         }
-        var prevHash = genesisHash
-        var expected: UInt64 = 1
-        for (i, r) in records.enumerated() {
-            func broken(_ reason: AuditBreakReason) -> AuditVerification {
-                AuditVerification(
-                    verifiedCount: i, headHash: prevHash,
-                    firstBreak: AuditBreak(index: i, sequence: r.sequence, reason: reason))
-            }
-            if r.tenantID != tenant { return broken(.wrongTenant(r.tenantID)) }
-            if !constantTimeEquals(r.computedHash(), r.hash) { return broken(.editedRecord) }
-            if !constantTimeEquals(mac(hash: r.hash, key: key), r.mac) { return broken(.badMAC) }
-            if r.sequence > expected {
-                // The expected record appearing later means reordering; otherwise it was deleted.
-                if records[(i + 1)...].contains(where: { $0.sequence == expected }) {
-                    return broken(.reordered(expected: expected, found: r.sequence))
-                }
-                return broken(.missingRecord(expected: expected, found: r.sequence))
-            }
-            if r.sequence < expected {
-                // Every lower sequence number was already seen in order: this is a second copy.
-                return broken(.insertedRecord(sequence: r.sequence))
-            }
-            if !constantTimeEquals(r.prevHash, prevHash) { return broken(.brokenLink) }
-            if let checkpoint, r.sequence == checkpoint.count, !constantTimeEquals(r.hash, checkpoint.headHash) {
-                return broken(.checkpointMismatch)
-            }
-            prevHash = r.hash
-            expected += 1
+    }
+
+    /// Checks the next record; false once the chain is broken (here or before).
+    @discardableResult
+    public mutating func feed(_ r: AuditRecord) -> Bool {
+        guard firstBreak == nil else { return false }
+        let expected = UInt64(verifiedCount) + 1
+        if tenantID == nil { tenantID = r.tenantID }
+        let reason: AuditBreakReason?
+        if r.tenantID != tenantID {
+            reason = .wrongTenant(r.tenantID)
+        } else if !constantTimeEquals(r.computedHash(), r.hash) {
+            reason = .editedRecord
+        } else if !constantTimeEquals(AuditChain.mac(hash: r.hash, key: key), r.mac) {
+            reason = .badMAC
+        } else if r.sequence > expected {
+            reason = .missingRecord(expected: expected, found: r.sequence)
+        } else if r.sequence < expected {
+            // Every lower sequence number was already seen in order: this is a second copy.
+            reason = .insertedRecord(sequence: r.sequence)
+        } else if !constantTimeEquals(r.prevHash, headHash) {
+            reason = .brokenLink
+        } else if let checkpoint, r.sequence == checkpoint.count, !constantTimeEquals(r.hash, checkpoint.headHash) {
+            reason = .checkpointMismatch
+        } else {
+            reason = nil
         }
-        let count = UInt64(records.count)
+        if let reason {
+            firstBreak = AuditBreak(index: verifiedCount, sequence: r.sequence, reason: reason)
+            return false
+        }
+        headHash = r.hash
+        verifiedCount += 1
+        return true
+    }
+
+    /// The result once every record was fed: the first break, or the checkpoint's checks of the end.
+    public func finish() -> AuditVerification {
+        if let firstBreak { return AuditVerification(verifiedCount: verifiedCount, headHash: headHash, firstBreak: firstBreak) }
+        let count = UInt64(verifiedCount)
         if let checkpoint {
             if count < checkpoint.count {
                 return AuditVerification(
-                    verifiedCount: records.count, headHash: prevHash,
+                    verifiedCount: verifiedCount, headHash: headHash,
                     firstBreak: AuditBreak(
-                        index: records.count, sequence: nil,
-                        reason: .truncated(checkpointCount: checkpoint.count, actualCount: count)))
+                        index: verifiedCount, sequence: nil, reason: .truncated(checkpointCount: checkpoint.count, actualCount: count)))
             }
-            if checkpoint.count == 0, !constantTimeEquals(checkpoint.headHash, genesisHash) {
+            if checkpoint.count == 0, !constantTimeEquals(checkpoint.headHash, AuditChain.genesisHash) {
                 return AuditVerification(
-                    verifiedCount: records.count, headHash: prevHash,
-                    firstBreak: AuditBreak(index: 0, sequence: nil, reason: .checkpointMismatch))
+                    verifiedCount: verifiedCount, headHash: headHash, firstBreak: AuditBreak(index: 0, sequence: nil, reason: .checkpointMismatch))
             }
         }
-        return AuditVerification(verifiedCount: records.count, headHash: prevHash, firstBreak: nil)
+        return AuditVerification(verifiedCount: verifiedCount, headHash: headHash, firstBreak: nil)
     }
 }

@@ -34,6 +34,8 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var changedFields: [String]
     /// Extra non-PHI detail, e.g. the id of a break-glass grant.
     public var detail: String?
+    /// Patients whose records a list or search returned (lower-case ids, sorted).
+    public var patientIDs: [String]
     /// Hash of the previous record (``AuditChain/genesisHash`` for the first).
     public var prevHash: Data
     /// `SHA-256(canonicalEncoding() || prevHash)`.
@@ -46,7 +48,8 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         sequence: UInt64 = 0, tenantID: String, actorID: String, actorRole: String, action: String,
         resourceType: String, resourceID: String? = nil, patientID: String? = nil, outcome: String,
         requestID: String, clientIP: String? = nil, userAgent: String? = nil, timeMillis: Int64,
-        changedFields: [String] = [], detail: String? = nil, prevHash: Data = Data(), hash: Data = Data(), mac: Data = Data()
+        changedFields: [String] = [], detail: String? = nil, patientIDs: [String] = [], prevHash: Data = Data(), hash: Data = Data(),
+        mac: Data = Data()
     ) {
         self.sequence = sequence
         self.tenantID = tenantID
@@ -63,15 +66,18 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         self.timeMillis = timeMillis
         self.changedFields = changedFields
         self.detail = detail
+        self.patientIDs = patientIDs
         self.prevHash = prevHash
         self.hash = hash
         self.mac = mac
     }
 
     /// Injective, length-prefixed encoding of every event field (not the chain fields).
-    /// Optional fields carry a presence byte; `changedFields` a count, so no two distinct events encode alike.
+    /// Optional fields carry a presence byte; lists a count, so no two distinct events encode alike. Events
+    /// without `patientIDs` keep the original `ehr-audit-v1` form (so chains written before the field verify);
+    /// events with them are `ehr-audit-v2`, which appends the list.
     public func canonicalEncoding() -> Data {
-        var w = CanonicalWriter(domain: "ehr-audit-v1")
+        var w = CanonicalWriter(domain: patientIDs.isEmpty ? "ehr-audit-v1" : "ehr-audit-v2")
         w.u64(sequence)
         w.string(tenantID)
         w.string(actorID)
@@ -87,6 +93,7 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         w.i64(timeMillis)
         w.strings(changedFields)
         w.optionalString(detail)
+        if !patientIDs.isEmpty { w.strings(patientIDs) }
         return w.bytes
     }
 

@@ -19,8 +19,12 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
 /// The router with every middleware and every generated route. Exposed for in-process tests.
 public func buildRouter(services: AppServices) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Router middleware runs after the router matched a route, so OperationMiddleware classifies each request
+    // by the operation it will reach (trailing and doubled slashes match the same route); everything after it
+    // reads that classification instead of the path.
     router.add(middleware: RequestLogMiddleware())
-    router.add(middleware: RequestScopeMiddleware(tokens: services.tokens))
+    router.add(middleware: OperationMiddleware(strictTransportSecurity: services.configuration.environment == .production))
+    router.add(middleware: RequestScopeMiddleware(tokens: services.tokens, trustedProxies: services.configuration.trustedProxies))
     router.add(middleware: AuditMiddleware(writer: services.auditWriter))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
@@ -31,6 +35,12 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     try handler.registerHandlers(
         on: router,
         configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    // Undeclared methods on known paths reach OperationMiddleware (405 with Allow) instead of the 404 of no route.
+    for (template, methods) in APIOperations.undeclared {
+        for method in methods {
+            router.on(RouterPath(template), method: method) { _, _ -> Response in throw HTTPError(.methodNotAllowed) }
+        }
+    }
     return router
 }
 

@@ -36,7 +36,9 @@ struct AuditCommand: AsyncParsableCommand {
                             report.firstBreak.map { b in
                                 "event \(b.sequence.map(String.init) ?? "-") (position \(b.index)): \(AuditBreakDescription.text(b.reason))"
                             }
-                            ?? "the recorded chain head does not match the newest event (events removed or added at the end)"
+                            ?? (report.headMismatch
+                                ? "the recorded chain head does not match the newest event (events removed or added at the end)"
+                                : "the access log's index of listed patients does not match the chained events")
                         print("\(practice.slug): BROKEN after \(report.verifiedCount) sound events of \(report.eventCount)\(against): \(what)")
                     }
                 }

@@ -6,7 +6,7 @@ import Foundation
 /// Development tools, not for production data.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dev", abstract: "Development and benchmark tools.", subcommands: [GenerateLoadData.self])
+        commandName: "dev", abstract: "Development and benchmark tools.", subcommands: [GenerateLoadData.self, GenerateAuditEvents.self])
 }
 
 /// Generates a realistic data set for benchmarks: several practices, their therapists, patients and
@@ -57,6 +57,29 @@ struct GenerateLoadData: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try JSONEncoder().encode(output).write(to: url)
         print("generated in \(clock.now - started); fixtures at \(fixtures)")
+        await services.database.shutdown()
+    }
+}
+
+/// Appends synthetic events to a practice's audit chain, to measure `ehr audit verify` on long chains
+/// (see `scripts/audit-verify-scale`).
+struct GenerateAuditEvents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-audit-events", abstract: "Append synthetic audit events to a practice's chain (for measuring verification).")
+
+    @Option(help: "Practice slug.") var tenant = "demo"
+    @Option(help: "Events to append.") var count = 1_000_000
+
+    func run() async throws {
+        let services = try await openServices(label: "ehr.dev")
+        try await services.database.migrate()
+        let practice = try await services.practice(slug: tenant)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let written = try await services.generateAuditEvents(of: practice, count: count) { done in
+            if done % 100_000 == 0 { print("\(done) events") }
+        }
+        print("appended \(written) events to \(tenant) in \(clock.now - started)")
         await services.database.shutdown()
     }
 }

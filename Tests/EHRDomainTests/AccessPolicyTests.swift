@@ -144,7 +144,8 @@ struct AccessPolicyTests {
             (.startTelevisit(coveringAppointment, W.patient), "covering therapist's televisit", [.otherTherapist, .client]),
 
             // Notes
-            (.seeNote(W.note(.draft), W.patient), "draft", [.admin, .therapist]),
+            (.seeNote(W.note(.draft), W.patient), "own draft", [.admin, .therapist]),
+            (.seeNote(formerTherapistsDraft, W.patient), "draft by the former therapist (author only)", [.admin]),
             (.seeNote(W.note(.signed), W.patient), "signed", [.admin, .therapist, .client]),
             (.seeNote(W.note(.voided), W.patient), "voided", [.admin, .therapist]),
             (
@@ -217,10 +218,18 @@ struct AccessPolicyTests {
         #expect(visibility == .metadataOnly)
     }
 
-    @Test("the assigned therapist sees the full note in every status", arguments: NoteStatus.allCases)
+    @Test("the assigned therapist sees the full note in every status when they wrote it", arguments: NoteStatus.allCases)
     func assignedTherapistSeesFullNote(_ status: NoteStatus) {
         let visibility = AccessPolicy.noteVisibility(Caller.therapist.principal, W.note(status), patient: W.patient)
         #expect(visibility == .full)
+    }
+
+    @Test(
+        "another author's draft is hidden from the assigned therapist; signed and voided notes are not",
+        arguments: [(NoteStatus.draft, NoteVisibility?.none), (.signed, .full), (.voided, .full)])
+    func draftsAreTheAuthorsAlone(_ status: NoteStatus, _ expected: NoteVisibility?) {
+        let note = W.note(status, by: W.otherTherapist)
+        #expect(AccessPolicy.noteVisibility(Caller.therapist.principal, note, patient: W.patient) == expected)
     }
 
     @Test(

@@ -108,8 +108,8 @@ struct AuditCompletenessTests {
                     if let patient = call.patient, reply.status.code != 400 {
                         #expect(event.patient_id == patient.wire, "\(label): patient \(event.patient_id ?? "nil")")
                     }
-                    let route = AuditRoutes.match(method: call.method, path: String(call.path.split(separator: "?")[0]))
-                    #expect(event.action == route?.0.action, "\(label): action \(event.action)")
+                    let operation = APIOperations.matching(call.method, String(call.path.split(separator: "?")[0]))
+                    #expect(event.action == operation?.audit?.action, "\(label): action \(event.action)")
                     tally.withLockedValue { $0[event.outcome, default: 0] += 1 }
                 }
                 let report = try await world.services.auditLog.verify(tenantID: TestWorld.demo.tenantID, on: world.services.database.sql)
@@ -158,22 +158,18 @@ struct AuditCompletenessTests {
         }
     }
 
-    /// Every operation of the contract under /api/v1 is in the audit route table, so none goes unaudited.
-    @Test func everyContractOperationHasAnAuditRoute() throws {
-        let yaml = String(decoding: try #require(APIContract.document), as: UTF8.self)
-        var operations: [String] = []
-        var path: String?
-        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  /") && line.hasSuffix(":") {
-                path = String(line.dropFirst(2).dropLast())
-            } else if let current = path, current.hasPrefix("/api/v1/"),
-                let method = ["get", "post", "patch", "put", "delete"].first(where: { line == "    \($0):" })
-            {
-                operations.append("\(method.uppercased()) \(current)")
-            }
+    /// The operation table is the contract: the same operations, each public exactly when the contract says
+    /// `security: []` and a list exactly when it takes the `Cursor` parameter; every /api/v1 operation is audited.
+    @Test func operationTableMatchesTheContract() throws {
+        let contract = try ContractOperations.parse()
+        #expect(contract.count >= 40)
+        let table = Dictionary(uniqueKeysWithValues: APIOperations.all.filter { $0.template != "/metrics" }.map { ($0.key, $0) })
+        #expect(Set(table.keys) == Set(contract.map(\.key)), "table and contract differ")
+        for operation in contract {
+            let entry = try #require(table[operation.key], "\(operation.key) missing from the operation table")
+            #expect(entry.isPublic == operation.isPublic, "\(operation.key): public")
+            #expect(entry.isList == operation.isList, "\(operation.key): list")
+            if operation.template.hasPrefix("/api/v1/") { #expect(entry.audit != nil, "\(operation.key) is not audited") }
         }
-        #expect(operations.count >= 36)
-        let missing = operations.filter { AuditRoutes.table[$0] == nil }
-        #expect(missing.isEmpty, "operations without an audit route: \(missing)")
     }
 }

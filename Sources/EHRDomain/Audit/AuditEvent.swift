@@ -34,11 +34,13 @@ public struct AuditEventDraft: Sendable, Hashable {
     public var changedFields: [String]
     /// Extra non-PHI detail (for example the id of a break-glass grant).
     public var detail: String?
+    /// For lists and searches: every patient whose records the answer held (a page holds at most 100), sorted.
+    public var patientIDs: [UUID]
 
     public init(
         tenantID: UUID, actorID: String, actorRole: String, action: String, resourceType: String, resourceID: String? = nil,
         patientID: UUID? = nil, outcome: AuditOutcome, requestID: String, clientIP: String? = nil, userAgent: String? = nil,
-        occurredAt: Date = Date(), changedFields: [String] = [], detail: String? = nil
+        occurredAt: Date = Date(), changedFields: [String] = [], detail: String? = nil, patientIDs: [UUID] = []
     ) {
         self.tenantID = tenantID
         self.actorID = actorID
@@ -54,6 +56,7 @@ public struct AuditEventDraft: Sendable, Hashable {
         self.occurredAt = occurredAt
         self.changedFields = changedFields
         self.detail = detail
+        self.patientIDs = patientIDs
     }
 }
 

@@ -137,11 +137,15 @@ public enum AccessPolicy {
     }
 
     /// How much of the note the caller may read, or nil when they may not see it at all.
+    /// A draft is its author's alone until signed: not even the patient's (newly) assigned therapist reads it.
+    /// Admins see every note's metadata (an unsigned-notes report needs it), never content.
     public static func noteVisibility(_ p: Principal, _ note: ClinicalNote, patient: Patient) -> NoteVisibility? {
         guard p.tenantID == note.tenantID, patient.id == note.patientID, patient.tenantID == p.tenantID else { return nil }
         switch p.role {
         case .admin: return .metadataOnly
-        case .therapist: return patient.assignedTherapistID == p.userID ? .full : nil
+        case .therapist:
+            guard patient.assignedTherapistID == p.userID else { return nil }
+            return note.status != .draft || note.authorID == p.userID ? .full : nil
         case .client: return (patient.userID == p.userID && note.status == .signed) ? .full : nil
         }
     }

@@ -24,7 +24,7 @@ public enum AppointmentScope: Sendable, Equatable {
 public enum NoteScope: Sendable, Equatable {
     /// Metadata of every note of the tenant; never content (admins).
     case tenantMetadata(UUID)
-    /// Notes of patients assigned to this therapist, with content.
+    /// Notes of patients assigned to this therapist, with content; drafts only when this therapist wrote them.
     case assignedTo(tenantID: UUID, therapistID: UUID)
     /// Signed notes of the patient linked to this portal user, with content.
     case portalUserSigned(tenantID: UUID, userID: UUID)

@@ -52,3 +52,14 @@ public struct InvitationRecord: Sendable, Hashable {
         self.usedAt = usedAt
     }
 }
+
+/// A throttle key's attempts in its current window.
+public struct SignInWindow: Sendable, Hashable {
+    public var attempts: Int
+    public var windowStart: Date
+
+    public init(attempts: Int, windowStart: Date) {
+        self.attempts = attempts
+        self.windowStart = windowStart
+    }
+}

@@ -16,7 +16,47 @@ public protocol UserRepository: Sendable {
     /// Creates the user and, when given, their invitation in one transaction.
     /// Throws ``DomainError/conflict(_:)`` when the email is taken in the tenant.
     func create(_ user: User, invitation: InvitationRecord?) async throws
-    func update(_ user: User) async throws
+    /// Writes only `fields` of `user` (and `updated_at`), so concurrent updates of other fields survive.
+    func update(_ user: User, fields: UserFields) async throws
+}
+
+extension UserRepository {
+    /// Writes every field of `user`.
+    public func update(_ user: User) async throws { try await update(user, fields: .all) }
+}
+
+/// The columns an update of a user account writes: only what the request named, so a concurrent change of
+/// another field (an admin deactivating the account while its owner edits their name) is never undone.
+public struct UserFields: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let displayName = UserFields(rawValue: 1 << 0)
+    public static let active = UserFields(rawValue: 1 << 1)
+    public static let role = UserFields(rawValue: 1 << 2)
+    public static let all: UserFields = [.displayName, .active, .role]
+}
+
+/// The columns an update of a therapist's profile (and account) writes; see ``UserFields``.
+public struct ProviderFields: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let displayName = ProviderFields(rawValue: 1 << 0)
+    public static let active = ProviderFields(rawValue: 1 << 1)
+    public static let licenseNumber = ProviderFields(rawValue: 1 << 2)
+    public static let licenseState = ProviderFields(rawValue: 1 << 3)
+    public static let credentials = ProviderFields(rawValue: 1 << 4)
+    public static let specialties = ProviderFields(rawValue: 1 << 5)
+    public static let all: ProviderFields = [.displayName, .active, .licenseNumber, .licenseState, .credentials, .specialties]
+
+    /// The account columns among these.
+    public var userFields: UserFields {
+        var fields: UserFields = []
+        if contains(.displayName) { fields.insert(.displayName) }
+        if contains(.active) { fields.insert(.active) }
+        return fields
+    }
 }
 
 /// Therapists' profiles together with their accounts.
@@ -25,7 +65,13 @@ public protocol ProviderRepository: Sendable {
     func list(scope: ProviderScope, page: PageRequest) async throws -> Page<Provider>
     /// Creates account, profile and invitation in one transaction.
     func create(_ provider: Provider, invitation: InvitationRecord?) async throws
-    func update(_ provider: Provider) async throws
+    /// Writes only `fields` of `provider` (and `updated_at`); see ``UserFields``.
+    func update(_ provider: Provider, fields: ProviderFields) async throws
+}
+
+extension ProviderRepository {
+    /// Writes every field of `provider`.
+    public func update(_ provider: Provider) async throws { try await update(provider, fields: .all) }
 }
 
 /// Patients. Never deleted.
@@ -70,8 +116,11 @@ public protocol AuthRepository: Sendable {
     /// Sets the user's password and marks the invitation used in one transaction; false when already used.
     func acceptInvitation(id: UUID, userID: UUID, tenantID: UUID, passwordHash: String, at: Date) async throws -> Bool
 
-    func recordLoginFailure(keys: [String], at: Date) async throws
-    /// Failures per key since `since`, with the oldest failure's time for computing Retry-After.
-    func loginFailures(key: String, since: Date) async throws -> (count: Int, oldest: Date?)
-    func clearLoginFailures(key: String) async throws
+    /// Records a sign-in attempt against each key before the password is checked, in one atomic statement
+    /// per key, and returns each key's attempts in its current window (a window older than `window` starts over).
+    func reserveSignInAttempt(keys: [String], at: Date, window: TimeInterval) async throws -> [SignInWindow]
+    /// Gives back one reserved attempt (the attempt was not a failure: it succeeded or was never checked).
+    func releaseSignInAttempt(key: String) async throws
+    /// Forgets a key's attempts (a successful sign-in to the account).
+    func clearSignInAttempts(key: String) async throws
 }

@@ -16,7 +16,9 @@ public struct AuditChainReport: Sendable {
     public let firstBreak: AuditBreak?
     /// The chain head the service recorded disagrees with the events (rows removed from the end, or added).
     public let headMismatch: Bool
-    public var isIntact: Bool { firstBreak == nil && !headMismatch }
+    /// The access log's index of listed patients disagrees with the chained events (index rows removed or added).
+    public let patientIndexMismatch: Bool
+    public var isIntact: Bool { firstBreak == nil && !headMismatch && !patientIndexMismatch }
 }
 
 extension AuditLog {
@@ -24,7 +26,13 @@ extension AuditLog {
     public func list(tenantID: UUID, filter: AuditEventFilter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<AuditEvent> {
         var query: SQLQueryString = "SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantID)"
         if let actor = filter.actorID { query += " AND actor_id = \(bind: actor)" }
-        if let patient = filter.patientID { query += " AND patient_id = \(bind: patient.uuidString.lowercased())" }
+        if let patient = filter.patientID {
+            // The patient's own record, or a list or search whose answer held the patient's records.
+            let id = patient.uuidString.lowercased()
+            query += """
+                 AND (patient_id = \(bind: id) OR seq IN (SELECT seq FROM audit_event_patients WHERE tenant_id = \(bind: tenantID) AND patient_id = \(bind: id)))
+                """
+        }
         if let type = filter.resourceType { query += " AND resource_type = \(bind: type)" }
         if let action = filter.action { query += " AND action = \(bind: action)" }
         if let outcome = filter.outcome { query += " AND outcome = \(bind: outcome.rawValue)" }
@@ -38,41 +46,79 @@ extension AuditLog {
         return Page(items: Array(items), next: next)
     }
 
-    /// Every event of the tenant's chain in sequence order, as chain records.
-    public func records(tenantID: UUID, on sql: any SQLDatabase) async throws -> [AuditRecord] {
-        try await sql.raw("SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantID) ORDER BY seq")
-            .all(decoding: AuditRow.self).map(\.record)
-    }
+    /// Events read per page while walking a chain: memory stays bounded whatever the chain's length.
+    public static let verifyPageSize = 2000
 
-    /// Walks the tenant's chain with the audit key, against `checkpoint` when given (detects truncation
-    /// behind it), and against the head the service keeps in `audit_heads`.
+    /// Walks the tenant's chain page by page with the audit key, against `checkpoint` when given (detects
+    /// truncation behind it), against the head the service keeps in `audit_heads`, and checks that the access
+    /// log's index (`audit_event_patients`) holds exactly the patients each event's chained `patient_ids` names.
     public func verify(tenantID: UUID, checkpoint: AuditCheckpoint? = nil, on sql: any SQLDatabase) async throws -> AuditChainReport {
         struct HeadRow: Decodable {
             var seq: Int64
             var hash: String
         }
-        let records = try await records(tenantID: tenantID, on: sql)
-        let result = AuditChain.verify(records: records, key: key, checkpoint: checkpoint, tenantID: tenantID.uuidString.lowercased())
+        struct CountRow: Decodable { var count: Int64 }
+        var verifier = AuditChainVerifier(key: key, tenantID: tenantID.uuidString.lowercased(), checkpoint: checkpoint)
+        var after: Int64 = 0
+        var seen = 0
+        var lastHash: String?
+        var indexMismatch = false
+        pages: while verifier.firstBreak == nil {
+            let rows = try await sql.raw(
+                "SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantID) AND seq > \(bind: after) ORDER BY seq LIMIT \(literal: Self.verifyPageSize)"
+            ).all(decoding: AuditRow.self)
+            guard let last = rows.last else { break }
+            if !indexMismatch { indexMismatch = try await !patientIndexMatches(rows, tenantID: tenantID, on: sql) }
+            for row in rows {
+                seen += 1
+                lastHash = row.hash
+                if !verifier.feed(row.record) { break pages }
+            }
+            after = last.seq
+        }
+        let result = verifier.finish()
+        var eventCount = seen
+        if result.firstBreak != nil {
+            eventCount = Int(
+                try await sql.raw("SELECT COUNT(*) AS count FROM audit_events WHERE tenant_id = \(bind: tenantID)").first(decoding: CountRow.self)?.count ?? 0)
+        }
         let head = try await sql.raw("SELECT seq, hash FROM audit_heads WHERE tenant_id = \(bind: tenantID)").first(decoding: HeadRow.self)
         let headMismatch: Bool
         if let head {
-            headMismatch = head.seq != Int64(records.count) || (records.last.map { $0.hash.hexString != head.hash } ?? (head.seq != 0))
+            headMismatch = head.seq != Int64(eventCount) || (lastHash.map { result.firstBreak == nil && $0 != head.hash } ?? (head.seq != 0))
         } else {
-            headMismatch = !records.isEmpty
+            headMismatch = eventCount != 0
         }
         return AuditChainReport(
-            tenantID: tenantID, eventCount: records.count, verifiedCount: result.verifiedCount,
-            headHash: result.headHash, firstBreak: result.firstBreak, headMismatch: headMismatch)
+            tenantID: tenantID, eventCount: eventCount, verifiedCount: result.verifiedCount,
+            headHash: result.headHash, firstBreak: result.firstBreak, headMismatch: headMismatch,
+            patientIndexMismatch: indexMismatch)
+    }
+
+    /// Whether the access-log index rows of these events' sequence range are exactly the patients the events chain.
+    private func patientIndexMatches(_ rows: [AuditRow], tenantID: UUID, on sql: any SQLDatabase) async throws -> Bool {
+        struct IndexRow: Decodable {
+            var seq: Int64
+            var patient_id: String
+        }
+        guard let first = rows.first, let last = rows.last else { return true }
+        let indexed = try await sql.raw(
+            """
+            SELECT seq, patient_id FROM audit_event_patients
+            WHERE tenant_id = \(bind: tenantID) AND seq >= \(bind: first.seq) AND seq <= \(bind: last.seq)
+            """
+        ).all(decoding: IndexRow.self)
+        let expected = Set(rows.flatMap { row in (row.patientIDs ?? []).map { "\(row.seq) \($0)" } })
+        return Set(indexed.map { "\($0.seq) \($0.patient_id)" }) == expected && indexed.count == expected.count
     }
 
     /// A signed statement of the chain's current head, to be kept outside the database.
     /// - Throws: ``AuditBreak`` when the chain does not verify (a checkpoint must never vouch for a broken chain).
     public func checkpoint(tenantID: UUID, on sql: any SQLDatabase) async throws -> AuditCheckpoint {
-        let records = try await records(tenantID: tenantID, on: sql)
-        let result = AuditChain.verify(records: records, key: key, tenantID: tenantID.uuidString.lowercased())
-        if let broken = result.firstBreak { throw broken }
+        let report = try await verify(tenantID: tenantID, on: sql)
+        if let broken = report.firstBreak { throw broken }
         return AuditCheckpoint.make(
-            tenantID: tenantID.uuidString.lowercased(), records: records,
+            tenantID: tenantID.uuidString.lowercased(), count: UInt64(report.verifiedCount), headHash: report.headHash,
             timeMillis: Self.millis(Date()), key: key)
     }
 

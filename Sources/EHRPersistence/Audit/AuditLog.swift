@@ -63,15 +63,16 @@ public final class AuditLog: Sendable {
         }
         var insert: SQLQueryString = """
             INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
-                outcome, request_id, client_ip, user_agent, changed_fields, detail, prev_hash, hash, mac) VALUES
+                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac) VALUES
             """
         for (i, (r, draft)) in zip(sealed, drafts).enumerated() {
             let fields = String(decoding: try JSONEncoder().encode(r.changedFields), as: UTF8.self)
+            let patients = r.patientIDs.isEmpty ? nil : String(decoding: try JSONEncoder().encode(r.patientIDs), as: UTF8.self)
             insert += (i == 0 ? " " : ", ") as SQLQueryString
             insert += """
                 (\(bind: draft.tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
                 \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
-                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: fields), \(bind: r.detail),
+                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: fields), \(bind: r.detail), \(bind: patients),
                 \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
                 """
         }
@@ -87,11 +88,30 @@ public final class AuditLog: Sendable {
             try await db.raw("WITH inserted AS (" + insert + ") " + update).run()
         } else {
             try await db.raw(insert).run()
+        }
+        try await indexPatients(of: sealed, on: db)
+        if dialect == .sqlite {
             for tenant in tenants {
                 let head = chain[tenant]!
                 try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
                     .run()
             }
+        }
+    }
+
+    /// The access log's index of the patients a list or search returned: one row per event and patient, written
+    /// with the events. Verification checks it against the chained `patient_ids`.
+    private func indexPatients(of records: [AuditRecord], on db: any SQLDatabase) async throws {
+        let rows = records.flatMap { r in r.patientIDs.map { (r.tenantID, $0, Int64(r.sequence)) } }
+        guard !rows.isEmpty else { return }
+        // 3 binds a row: stay far below both drivers' limits.
+        for start in stride(from: 0, to: rows.count, by: 1000) {
+            var insert: SQLQueryString = "INSERT INTO audit_event_patients (tenant_id, patient_id, seq) VALUES "
+            for (i, row) in rows[start..<min(start + 1000, rows.count)].enumerated() {
+                insert += (i == 0 ? "" : ", ") as SQLQueryString
+                insert += "(\(bind: UUID(uuidString: row.0)!), \(bind: row.1), \(bind: row.2))"
+            }
+            try await db.raw(insert).run()
         }
     }
 
@@ -101,7 +121,8 @@ public final class AuditLog: Sendable {
             tenantID: d.tenantID.uuidString.lowercased(), actorID: d.actorID, actorRole: d.actorRole, action: d.action,
             resourceType: d.resourceType, resourceID: d.resourceID, patientID: d.patientID?.uuidString.lowercased(),
             outcome: d.outcome.rawValue, requestID: d.requestID, clientIP: d.clientIP, userAgent: d.userAgent,
-            timeMillis: Int64((d.occurredAt.timeIntervalSince1970 * 1000).rounded()), changedFields: d.changedFields, detail: d.detail)
+            timeMillis: Int64((d.occurredAt.timeIntervalSince1970 * 1000).rounded()), changedFields: d.changedFields, detail: d.detail,
+            patientIDs: d.patientIDs.map { $0.uuidString.lowercased() }.sorted())
     }
 }
 
@@ -122,20 +143,28 @@ struct AuditRow: Decodable, Sendable, Hashable {
     var user_agent: String?
     var changed_fields: String
     var detail: String?
+    var patient_ids: String?
     var prev_hash: String
     var hash: String
     var mac: String
+
+    /// The chained list of patients (empty when none); nil when the stored text is not a list of strings.
+    var patientIDs: [String]? {
+        guard let patient_ids else { return [] }
+        return try? JSONDecoder().decode([String].self, from: Data(patient_ids.utf8))
+    }
 
     /// The row as a chain record. Unreadable hex becomes empty values and unreadable JSON an empty hash, which
     /// verification then reports as an edited or forged event (never silently as some other valid value).
     var record: AuditRecord {
         let fields = try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))
+        let patients = patientIDs
         return AuditRecord(
             sequence: UInt64(clamping: seq), tenantID: tenant_id.uuidString.lowercased(), actorID: actor_id, actorRole: actor_role,
             action: action, resourceType: resource_type, resourceID: resource_id, patientID: patient_id, outcome: outcome,
             requestID: request_id, clientIP: client_ip, userAgent: user_agent, timeMillis: occurred_ms,
-            changedFields: fields ?? [],
-            detail: detail, prevHash: Data(hexString: prev_hash) ?? Data(), hash: fields == nil ? Data() : Data(hexString: hash) ?? Data(),
+            changedFields: fields ?? [], detail: detail, patientIDs: patients ?? [],
+            prevHash: Data(hexString: prev_hash) ?? Data(), hash: fields == nil || patients == nil ? Data() : Data(hexString: hash) ?? Data(),
             mac: Data(hexString: mac) ?? Data())
     }
 
@@ -147,6 +176,7 @@ struct AuditRow: Decodable, Sendable, Hashable {
                 resourceID: resource_id, patientID: patient_id.flatMap(UUID.init(uuidString:)), outcome: AuditOutcome(rawValue: outcome) ?? .error,
                 requestID: request_id, clientIP: client_ip, userAgent: user_agent,
                 occurredAt: Date(timeIntervalSince1970: Double(occurred_ms) / 1000),
-                changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail))
+                changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail,
+                patientIDs: (patientIDs ?? []).compactMap(UUID.init(uuidString:))))
     }
 }

@@ -14,6 +14,7 @@ public enum EHRMigrations {
         case .sqlite: list.append(SQLiteComplianceTriggers())
         case .postgres: list.append(PostgresComplianceRules())
         }
+        list.append(HardeningSchema(dialect: dialect))
         return list
     }
 }

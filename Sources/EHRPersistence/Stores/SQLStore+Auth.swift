@@ -82,6 +82,7 @@ extension SQLStore: AuthRepository {
     public func rotateRefreshToken(id: UUID, at: Date, successor: RefreshTokenRecord) async throws -> Bool {
         struct IDRow: Decodable { var id: UUID }
         return try await database.transaction { db in
+            try await lockFamily(successor.familyID, on: db)
             let rotated = try await db.raw(
                 """
                 UPDATE refresh_tokens SET rotated_at = \(bind: millisecondPrecision(at))
@@ -96,8 +97,20 @@ extension SQLStore: AuthRepository {
     }
 
     public func revokeFamily(_ familyID: UUID, at: Date) async throws {
-        try await sql.raw("UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at)) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL")
-            .run()
+        try await database.transaction { db in
+            try await lockFamily(familyID, on: db)
+            try await db.raw(
+                "UPDATE refresh_tokens SET revoked_at = \(bind: millisecondPrecision(at)) WHERE family_id = \(bind: familyID) AND revoked_at IS NULL"
+            ).run()
+        }
+    }
+
+    /// Serialises rotation and revocation of one token family until the transaction ends. Without it, under
+    /// READ COMMITTED a revocation does not see the successor a concurrent rotation is inserting, and that
+    /// successor would outlive the logout. (SQLite has one writer: its transactions are serial already.)
+    private func lockFamily(_ familyID: UUID, on db: any SQLDatabase) async throws {
+        guard database.dialect == .postgres else { return }
+        try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: familyID.uuidString.lowercased()), 0))").run()
     }
 
     public func revokeAll(userID: UUID, tenantID: UUID, at: Date) async throws {
@@ -134,26 +147,41 @@ extension SQLStore: AuthRepository {
         }
     }
 
-    public func recordLoginFailure(keys: [String], at: Date) async throws {
-        let now = millisecondPrecision(at)
-        for key in keys {
-            try await sql.raw("INSERT INTO login_failures (key, at) VALUES (\(bind: key), \(bind: now))").run()
-        }
-        // Old failures are useless once outside every window; prune opportunistically.
-        try await sql.raw("DELETE FROM login_failures WHERE at < \(bind: now.addingTimeInterval(-24 * 3600))").run()
-    }
-
-    public func loginFailures(key: String, since: Date) async throws -> (count: Int, oldest: Date?) {
+    public func reserveSignInAttempt(keys: [String], at: Date, window: TimeInterval) async throws -> [SignInWindow] {
         struct Row: Decodable {
-            var count: Int
-            var oldest: Date?
+            var attempts: Int
+            var window_start: Date
         }
-        let row = try await sql.raw("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM login_failures WHERE key = \(bind: key) AND at >= \(bind: since)")
-            .first(decoding: Row.self)
-        return (row?.count ?? 0, row?.oldest)
+        let now = millisecondPrecision(at)
+        let expired = now.addingTimeInterval(-window)
+        var windows: [SignInWindow] = []
+        for key in keys {
+            // One statement: concurrent attempts on one key serialise on its row, so each sees the count
+            // including every attempt before it.
+            let row = try await sql.raw(
+                """
+                INSERT INTO login_throttle (key, window_start, attempts) VALUES (\(bind: key), \(bind: now), 1)
+                ON CONFLICT (key) DO UPDATE SET
+                    attempts = CASE WHEN login_throttle.window_start <= \(bind: expired) THEN 1 ELSE login_throttle.attempts + 1 END,
+                    window_start = CASE WHEN login_throttle.window_start <= \(bind: expired) THEN excluded.window_start ELSE login_throttle.window_start END
+                RETURNING attempts, window_start
+                """
+            ).first(decoding: Row.self)
+            guard let row else { throw StorageError.corrupt("login_throttle") }
+            windows.append(SignInWindow(attempts: row.attempts, windowStart: row.window_start))
+        }
+        if Int.random(in: 0..<100) == 0 {
+            // Keys untouched for a day are useless to every window; prune now and then.
+            try await sql.raw("DELETE FROM login_throttle WHERE window_start < \(bind: now.addingTimeInterval(-24 * 3600))").run()
+        }
+        return windows
     }
 
-    public func clearLoginFailures(key: String) async throws {
-        try await sql.raw("DELETE FROM login_failures WHERE key = \(bind: key)").run()
+    public func releaseSignInAttempt(key: String) async throws {
+        try await sql.raw("UPDATE login_throttle SET attempts = attempts - 1 WHERE key = \(bind: key) AND attempts > 0").run()
+    }
+
+    public func clearSignInAttempts(key: String) async throws {
+        try await sql.raw("DELETE FROM login_throttle WHERE key = \(bind: key)").run()
     }
 }

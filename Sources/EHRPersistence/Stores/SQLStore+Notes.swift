@@ -105,6 +105,7 @@ extension SQLStore: NoteRepository {
             tenantID = tenant
             query +=
                 "tenant_id = \(bind: tenant) AND patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenant) AND assigned_therapist_id = \(bind: therapistID))"
+                + " AND (status <> 'draft' OR author_id = \(bind: therapistID))"
         case .portalUserSigned(let tenant, let userID):
             tenantID = tenant
             query +=

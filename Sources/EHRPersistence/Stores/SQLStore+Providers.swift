@@ -102,26 +102,18 @@ extension SQLStore: ProviderRepository {
         }
     }
 
-    public func update(_ provider: Provider) async throws {
-        let specialties = try Self.encodeJSON(provider.specialties) ?? "[]"
+    public func update(_ provider: Provider, fields: ProviderFields) async throws {
         let now = millisecondPrecision(provider.updatedAt)
         let sealed = try SealedUser(provider.user, try await vault.keys(for: provider.tenantID))
-        try await write { db in
-            try await db.raw(
-                """
-                UPDATE users SET display_name = \(bind: sealed.displayName), key_version = \(bind: sealed.keyVersion),
-                    email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
-                    active = \(bind: provider.user.active), updated_at = \(bind: now)
-                WHERE tenant_id = \(bind: provider.tenantID) AND id = \(bind: provider.id)
-                """
-            ).run()
-            try await db.raw(
-                """
-                UPDATE providers SET license_number = \(bind: provider.licenseNumber), license_state = \(bind: provider.licenseState),
-                    credentials = \(bind: provider.credentials), specialties = \(bind: specialties), updated_at = \(bind: now)
-                WHERE tenant_id = \(bind: provider.tenantID) AND user_id = \(bind: provider.id)
-                """
-            ).run()
+        var profile: SQLQueryString = "UPDATE providers SET updated_at = \(bind: now)"
+        if fields.contains(.licenseNumber) { profile += ", license_number = \(bind: provider.licenseNumber)" }
+        if fields.contains(.licenseState) { profile += ", license_state = \(bind: provider.licenseState)" }
+        if fields.contains(.credentials) { profile += ", credentials = \(bind: provider.credentials)" }
+        if fields.contains(.specialties) { profile += ", specialties = \(bind: try Self.encodeJSON(provider.specialties) ?? "[]")" }
+        profile += " WHERE tenant_id = \(bind: provider.tenantID) AND user_id = \(bind: provider.id)"
+        try await write { [profile] db in
+            try await Self.updateUser(provider.user, fields: fields.userFields, sealed: sealed, on: db)
+            try await db.raw(profile).run()
         }
     }
 }

@@ -110,20 +110,25 @@ extension SQLStore: UserRepository {
         }
     }
 
-    public func update(_ user: User) async throws {
+    public func update(_ user: User, fields: UserFields) async throws {
         let sealed = try SealedUser(user, try await vault.keys(for: user.tenantID))
-        try await write { db in try await Self.updateUser(user, sealed: sealed, on: db) }
+        try await write { db in try await Self.updateUser(user, fields: fields, sealed: sealed, on: db) }
     }
 
-    static func updateUser(_ user: User, sealed: SealedUser, on db: any SQLDatabase) async throws {
-        try await db.raw(
-            """
-            UPDATE users SET display_name = \(bind: sealed.displayName), email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
-                key_version = \(bind: sealed.keyVersion), active = \(bind: user.active),
-                role = \(bind: user.role.rawValue), updated_at = \(bind: millisecondPrecision(user.updatedAt))
-            WHERE tenant_id = \(bind: user.tenantID) AND id = \(bind: user.id)
-            """
-        ).run()
+    /// Writes only `fields`. The sealed columns go together (email is never changed by an update, but is
+    /// re-sealed with the display name so the row stays under one key version).
+    static func updateUser(_ user: User, fields: UserFields = .all, sealed: SealedUser, on db: any SQLDatabase) async throws {
+        var query: SQLQueryString = "UPDATE users SET updated_at = \(bind: millisecondPrecision(user.updatedAt))"
+        if fields.contains(.displayName) {
+            query += """
+                , display_name = \(bind: sealed.displayName), email = \(bind: sealed.email), email_bidx = \(bind: sealed.emailIndex),
+                key_version = \(bind: sealed.keyVersion)
+                """
+        }
+        if fields.contains(.active) { query += ", active = \(bind: user.active)" }
+        if fields.contains(.role) { query += ", role = \(bind: user.role.rawValue)" }
+        query += " WHERE tenant_id = \(bind: user.tenantID) AND id = \(bind: user.id)"
+        try await db.raw(query).run()
     }
 
     static func insertUser(_ user: User, sealed: SealedUser, on db: any SQLDatabase) async throws {

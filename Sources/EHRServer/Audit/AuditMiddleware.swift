@@ -4,7 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// Records one audit event for every audited operation (see ``AuditRoutes``), allowed or not, and holds
+/// Records one audit event for every audited operation (see ``APIOperations``), allowed or not, and holds
 /// the answer until the event is committed: a write's event commits with the change (the repositories
 /// take it from ``TransactionAudit``); any other request's event goes through the group-commit
 /// ``AuditWriter``. If the event cannot be written the caller gets 503, never the data.
@@ -14,10 +14,10 @@ struct AuditMiddleware: RouterMiddleware {
     let writer: AuditWriter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let writer, var scope = RequestScope.current,
-            let (route, resourceID) = AuditRoutes.match(method: request.method, path: request.uri.path)
+        guard let writer, var scope = RequestScope.current, let route = context.route.operation?.audit
         else { return try await next(request, context) }
-        let note = AuditNote(route: route, resourceID: resourceID, requestID: scope.requestID, clientIP: scope.clientIP, userAgent: scope.userAgent)
+        let note = AuditNote(
+            route: route, resourceID: context.parameters.get("id"), requestID: scope.requestID, clientIP: scope.clientIP, userAgent: scope.userAgent)
         if let principal = scope.principal {
             note.identify(tenantID: principal.tenantID, actorID: principal.userID, role: principal.role.rawValue)
         }

@@ -15,6 +15,7 @@ final class AuditNote: PendingAuditEvent {
         var route: AuditRoute
         var resourceID: String?
         var patientID: UUID?
+        var listedPatients: Set<UUID> = []
         var changedFields: [String] = []
         var detail: String?
         var denied = false
@@ -48,10 +49,15 @@ final class AuditNote: PendingAuditEvent {
     func resource(_ id: UUID) { state.withLockedValue { $0.resourceID = id.uuidString.lowercased() } }
     /// The patient whose record this is.
     func patient(_ id: UUID?) { state.withLockedValue { $0.patientID = id } }
+    /// Patients whose records a list or search answers with (they see the read in their access log).
+    func listed(patients ids: some Sequence<UUID>) { state.withLockedValue { $0.listedPatients.formUnion(ids) } }
     /// Names of the fields the write sets or changes.
     func changed(_ fields: [String]) { state.withLockedValue { $0.changedFields = fields.sorted() } }
     /// Extra non-PHI detail (a break-glass grant id).
     func detail(_ text: String) { state.withLockedValue { $0.detail = text } }
+    /// Records nothing for this request: a sign-in refused by the throttle after the first refusal of its
+    /// window (that first refusal's event says the rest are not recorded one by one).
+    func suppress() { state.withLockedValue { $0.committed = true } }
     /// Policy refused an existing record: recorded as `denied` although the answer is a plain 404.
     func markDenied() { state.withLockedValue { $0.denied = true } }
 
@@ -74,6 +80,7 @@ final class AuditNote: PendingAuditEvent {
         return AuditEventDraft(
             tenantID: tenantID, actorID: s.actorID, actorRole: s.actorRole, action: s.route.action, resourceType: s.route.resourceType,
             resourceID: s.resourceID, patientID: s.patientID, outcome: outcome, requestID: note.requestID, clientIP: note.clientIP,
-            userAgent: note.userAgent, occurredAt: Date(), changedFields: s.changedFields, detail: s.detail)
+            userAgent: note.userAgent, occurredAt: Date(), changedFields: s.changedFields, detail: s.detail,
+            patientIDs: s.listedPatients.sorted { $0.uuidString < $1.uuidString })
     }
 }

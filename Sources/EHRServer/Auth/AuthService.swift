@@ -38,18 +38,27 @@ struct AuthService: Sendable {
         let addressKey = Secrets.hash("ip:\(clientIP)")
         let tenant = try await tenants.find(slug: slug)
         if let tenant { Self.audit(tenant.id, nil, nil) }
-        try await enforceThrottle(keys: [accountKey, addressKey], now: now)
+        // The attempt is counted before bcrypt runs, atomically, so parallel guesses cannot all pass the check.
+        try await reserveAttempt(keys: [accountKey, addressKey], now: now)
 
         let user = try await tenant.asyncFlatMap { try await users.find(email: email, tenantID: $0.id) }
         if let user { Self.audit(user.tenantID, user.id, user.role) }
         let storedHash = user?.passwordHash ?? decoyHash
-        let matches = try await hasher.verify(password, against: storedHash)
+        let matches: Bool
+        do {
+            matches = try await hasher.verify(password, against: storedHash)
+        } catch is PasswordHasher.Busy {
+            // Nothing was checked: give the attempt back.
+            for key in [accountKey, addressKey] { try await auth.releaseSignInAttempt(key: key) }
+            throw ProblemError.signInBusy
+        }
         guard matches, let user, user.active, user.passwordHash != nil else {
-            try await auth.recordLoginFailure(keys: [accountKey, addressKey], at: now)
             EHRMetrics.recordSignInFailure()
             throw Self.badCredentials
         }
-        try await auth.clearLoginFailures(key: accountKey)
+        // A success is no failure: the account starts over, and the address gets its attempt back.
+        try await auth.clearSignInAttempts(key: accountKey)
+        try await auth.releaseSignInAttempt(key: addressKey)
         return try await issue(for: user, familyID: UUID(), now: now, rotating: nil)
     }
 
@@ -110,14 +119,21 @@ struct AuthService: Sendable {
         RequestScope.current?.audit?.identify(tenantID: tenantID, actorID: userID, role: role?.rawValue)
     }
 
-    private func enforceThrottle(keys: [String], now: Date) async throws {
-        for key in keys {
-            let (count, oldest) = try await auth.loginFailures(key: key, since: now.addingTimeInterval(-failureWindow))
-            if count >= failureLimit {
-                let until = (oldest ?? now).addingTimeInterval(failureWindow)
-                throw DomainError.rateLimited(retryAfter: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
-            }
+    /// Records the attempt against each key and refuses it (429 with Retry-After) when a key is over the
+    /// limit in its window. Only the first refused attempt of a key's window is audited (it says so); the rest of
+    /// that window is counted in metrics, so a flood of guesses cannot grow the practice's audit chain without limit.
+    private func reserveAttempt(keys: [String], now: Date) async throws {
+        let windows = try await auth.reserveSignInAttempt(keys: keys, at: millisecondPrecision(now), window: failureWindow)
+        guard let over = windows.filter({ $0.attempts > failureLimit }).max(by: { $0.windowStart < $1.windowStart }) else { return }
+        EHRMetrics.recordSignInThrottled()
+        let until = over.windowStart.addingTimeInterval(failureWindow)
+        if windows.contains(where: { $0.attempts == failureLimit + 1 }) {
+            RequestScope.current?.audit?.detail(
+                "throttled until \(Int64(until.timeIntervalSince1970)); further attempts in this window are not recorded one by one")
+        } else {
+            RequestScope.current?.audit?.suppress()
         }
+        throw DomainError.rateLimited(retryAfter: max(1, Int(until.timeIntervalSince(now).rounded(.up))))
     }
 
     private func issue(for user: User, familyID: UUID, now: Date, rotating previous: RefreshTokenRecord?) async throws -> IssuedTokens {

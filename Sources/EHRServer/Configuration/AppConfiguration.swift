@@ -40,6 +40,11 @@ public struct AppConfiguration: Sendable {
     public var keyCacheLifetime: TimeInterval
     /// False only with `EHR_BENCH_DISABLE_AUDIT=1`, to measure the audit writer's cost; refused in production.
     public var auditEnabled: Bool
+    /// Load balancers whose `X-Forwarded-For` names the client (`EHR_TRUSTED_PROXIES`, CIDR list; none by default).
+    public var trustedProxies: TrustedProxies
+    /// bcrypt checks running at once; sign-ins beyond `bcryptConcurrency + bcryptQueue` waiting get 503 at once.
+    public var bcryptConcurrency: Int
+    public var bcryptQueue: Int
 
     public struct JWTSettings: Sendable {
         /// PEM of the ES256 (P-256) private key; nil means "generate or load from the data folder" (development only).
@@ -58,7 +63,10 @@ public struct AppConfiguration: Sendable {
             guard let value = Int(raw) else { throw ConfigurationError.invalid(key, "must be an integer") }
             return value
         }
-        let environment = Environment(rawValue: env["EHR_ENV"] ?? "development") ?? .development
+        // A mistyped environment must not quietly mean development (which seeds published demo passwords).
+        guard let environment = Environment(rawValue: env["EHR_ENV"] ?? "development") else {
+            throw ConfigurationError.invalid("EHR_ENV", "must be development or production")
+        }
         let dataDirectory = env["EHR_DATA_DIR"] ?? "./data"
         let database: DatabaseConfiguration
         if let url = env["DATABASE_URL"], !url.isEmpty {
@@ -104,6 +112,22 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError.invalid("EHR_LOG_FORMAT", "must be json or text")
         }
         let level = env["EHR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        var seedDemoData = environment == .development
+        if let raw = env["EHR_SEED_DEMO"], !raw.isEmpty {
+            guard ["1", "true", "0", "false"].contains(raw) else { throw ConfigurationError.invalid("EHR_SEED_DEMO", "must be true or false") }
+            seedDemoData = raw == "1" || raw == "true"
+            if seedDemoData, environment == .production {
+                throw ConfigurationError.invalid("EHR_SEED_DEMO", "is refused in production: the demo accounts' passwords are published")
+            }
+        }
+        guard let trustedProxies = TrustedProxies(parsing: env["EHR_TRUSTED_PROXIES"] ?? "") else {
+            throw ConfigurationError.invalid("EHR_TRUSTED_PROXIES", "must be a comma-separated list of IP addresses or CIDR blocks")
+        }
+        let bcryptConcurrency = try int("EHR_BCRYPT_CONCURRENCY", max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let bcryptQueue = try int("EHR_BCRYPT_QUEUE", 32)
+        guard bcryptConcurrency >= 1, bcryptQueue >= 0 else {
+            throw ConfigurationError.invalid("EHR_BCRYPT_CONCURRENCY", "must be at least 1 (and EHR_BCRYPT_QUEUE at least 0)")
+        }
 
         return AppConfiguration(
             environment: environment,
@@ -118,7 +142,7 @@ public struct AppConfiguration: Sendable {
                 accessTokenLifetime: TimeInterval(accessLifetime),
                 refreshTokenLifetime: TimeInterval(try int("EHR_REFRESH_TOKEN_TTL", 30 * 24 * 3600))),
             bcryptCost: UInt8(cost),
-            seedDemoData: (env["EHR_SEED_DEMO"].map { $0 == "1" || $0 == "true" }) ?? (environment == .development),
+            seedDemoData: seedDemoData,
             televisitBaseURL: env["EHR_TELEVISIT_BASE_URL"] ?? "https://televisit.mentalspace.invalid",
             logLevel: level,
             logFormat: logFormat,
@@ -128,7 +152,10 @@ public struct AppConfiguration: Sendable {
             masterKey: masterKey,
             auditKey: auditKey,
             keyCacheLifetime: TimeInterval(keyCache),
-            auditEnabled: auditEnabled)
+            auditEnabled: auditEnabled,
+            trustedProxies: trustedProxies,
+            bcryptConcurrency: bcryptConcurrency,
+            bcryptQueue: bcryptQueue)
     }
 }
 

@@ -30,7 +30,7 @@ public struct AppServices: Sendable {
         let tokens = await TokenService(
             privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,
             accessTokenLifetime: configuration.jwt.accessTokenLifetime)
-        let hasher = PasswordHasher(cost: configuration.bcryptCost)
+        let hasher = PasswordHasher(cost: configuration.bcryptCost, concurrency: configuration.bcryptConcurrency, queue: configuration.bcryptQueue)
         let provider: LocalKeyProvider
         do { provider = try LocalKeyProvider(base64: configuration.masterKey) } catch {
             throw ConfigurationError.invalid("EHR_MASTER_KEY", "must be 32 bytes in base64")

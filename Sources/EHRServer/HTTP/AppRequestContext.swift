@@ -1,10 +1,13 @@
 import Hummingbird
 import NIOCore
 
-/// The Hummingbird request context: adds the peer address (for sign-in throttling and, later, audit).
+/// The Hummingbird request context: the peer address (for the client address behind trusted proxies) and
+/// the operation the router matched (set once by ``OperationMiddleware``).
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// Which operation this request is; every middleware after ``OperationMiddleware`` reads it.
+    var route: RequestRoute = .unknown
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -58,15 +58,19 @@ struct ErrorMiddleware: RouterMiddleware {
         if let storage = error.underlyingError as? StorageError { return Self.problem(for: storage, logger: logger) }
         if let problem = error.underlyingError as? ProblemError { return problem }
         if error.operationInput == nil {
-            let queryErrors = QueryDiagnosis.badFields(in: error.request)
+            let queryErrors = QueryDiagnosis.badFields(in: error.request, operationID: error.operationID)
             if !queryErrors.isEmpty { return .badRequest("Invalid query parameters.", errors: queryErrors) }
             if let decoding = Self.decodingError(in: error.underlyingError) {
                 return .badRequest("The request could not be parsed.", errors: [Self.fieldError(decoding)])
             }
             let status = error.httpStatus.code >= 400 && error.httpStatus.code < 500 ? error.httpStatus : .badRequest
-            var problem = ProblemError.badRequest(Self.parameterMessage(error))
+            // The generated code's own error text is not for callers (it names internal types): say what is
+            // wrong in our words, naming the parameter when the cause does.
+            let field = Self.parameterName(in: error)
+            var problem = ProblemError.badRequest(
+                field.map { "The parameter \($0) is missing or not a valid value." } ?? "The request's parameters or body could not be read.")
             problem.status = status
-            if let field = Self.parameterName(in: error) { problem.errors = [FieldError(field, "is missing or not a valid value")] }
+            if let field { problem.errors = [FieldError(field, "is missing or not a valid value")] }
             return problem
         }
         logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"])
@@ -134,10 +138,6 @@ struct ErrorMiddleware: RouterMiddleware {
             let name = String(describing: type)
             return name.hasPrefix("Array") ? "array" : (name.hasPrefix("Dictionary") ? "object" : "object")
         }
-    }
-
-    private static func parameterMessage(_ error: ServerError) -> String {
-        String(describing: error.underlyingError)
     }
 
     /// Best effort: the generated code names the parameter in the cause description.

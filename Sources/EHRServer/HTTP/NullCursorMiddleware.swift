@@ -7,17 +7,9 @@ import NIOCore
 /// this adds the explicit `"nextCursor":null` there.
 struct NullCursorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    static let listPaths: Set<String> = [
-        "/api/v1/users", "/api/v1/providers", "/api/v1/patients", "/api/v1/appointments", "/api/v1/notes", "/api/v1/audit-events",
-    ]
-
-    static func isList(_ path: String) -> Bool {
-        listPaths.contains(path) || (path.hasPrefix("/api/v1/patients/") && path.hasSuffix("/access-log"))
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response = try await next(request, context)
-        guard request.method == .get, response.status == .ok, Self.isList(request.uri.path) else { return response }
+        guard response.status == .ok, context.route.operation?.isList == true else { return response }
         let box = BufferBox()
         try await response.body.write(CollectingWriter(box: box))
         var buffer = box.buffer

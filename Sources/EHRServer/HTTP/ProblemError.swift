@@ -46,6 +46,11 @@ struct ProblemError: Error, Sendable {
         status: .serviceUnavailable, kind: "audit-unavailable", title: "Service unavailable",
         detail: "The request could not be recorded in the audit log, so it was not answered. Try again shortly.", retryAfter: 5)
 
+    /// Every password check is busy and the line for one is full: try again in a moment (never an unbounded queue).
+    static let signInBusy = ProblemError(
+        status: .serviceUnavailable, kind: "sign-in-busy", title: "Service busy",
+        detail: "Too many sign-ins are being checked right now. Try again in a moment.", retryAfter: 1)
+
     /// The one mapping from domain failures to HTTP.
     init(_ error: DomainError) {
         switch error {

@@ -15,9 +15,9 @@ enum QueryDiagnosis {
         }
     }
 
-    static func badFields(in request: HTTPRequest) -> [FieldError] {
+    /// - Parameter operationID: the contract's operation (from the generated code), which says what `status` means.
+    static func badFields(in request: HTTPRequest, operationID: String) -> [FieldError] {
         guard let target = request.path, let queryStart = target.firstIndex(of: "?") else { return [] }
-        let path = String(target[..<queryStart])
         let items = URLComponents(string: "http://x/?" + target[target.index(after: queryStart)...])?.queryItems ?? []
         var errors: [FieldError] = []
         for item in items {
@@ -39,11 +39,11 @@ enum QueryDiagnosis {
                 }
             case "status":
                 let allowed: [String] =
-                    path.hasSuffix("/patients")
-                    ? PatientStatus.allCases.map(\.rawValue)
-                    : path.hasSuffix("/appointments")
-                        ? AppointmentStatus.allCases.map(\.rawValue)
-                        : NoteStatus.allCases.map(\.rawValue)
+                    switch operationID {
+                    case "listPatients": PatientStatus.allCases.map(\.rawValue)
+                    case "listAppointments": AppointmentStatus.allCases.map(\.rawValue)
+                    default: NoteStatus.allCases.map(\.rawValue)
+                    }
                 if !allowed.contains(value) { errors.append(FieldError("status", "must be one of \(allowed.joined(separator: ", "))")) }
             case "type":
                 if NoteType(rawValue: value) == nil {

@@ -3,17 +3,18 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Establishes the ``RequestScope``: request id, client address, and the caller from the bearer token
-/// (verified here once per request). Answers carry `X-Request-Id`.
+/// Establishes the ``RequestScope``: request id, client address (see ``TrustedProxies``), and the caller from
+/// the bearer token (verified here once per request). Answers carry `X-Request-Id`.
 struct RequestScopeMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenService
+    let trustedProxies: TrustedProxies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = Self.requestID(from: request)
         var scope = RequestScope(
             requestID: requestID,
-            clientIP: context.remoteAddress?.ipAddress ?? "unknown",
+            clientIP: trustedProxies.clientAddress(peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor]),
             userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
@@ -30,7 +31,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         RequestTrace.current?.identify(requestID: requestID, tenantID: scope.principal?.tenantID)
         // Everything but the public operations needs a caller: answer 401 before any input is parsed,
         // so an anonymous request learns nothing from validation messages.
-        if scope.principal == nil, !Self.isPublic(request) {
+        if scope.principal == nil, context.route.operation?.isPublic != true {
             let error = scope.authenticationError ?? .unauthenticated("authentication required: send Authorization: Bearer <access token>")
             var response = ProblemError(error).response(instance: request.uri.path)
             response.headers[.requestID] = requestID
@@ -42,16 +43,6 @@ struct RequestScopeMiddleware: RouterMiddleware {
         }
         response.headers[.requestID] = requestID
         return response
-    }
-
-    /// Operations that need no access token (see `security: []` in openapi.yaml).
-    static let publicPaths: Set<String> = [
-        "/health", "/ready", "/.well-known/jwks.json", "/openapi.yaml",
-        "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/accept-invite",
-    ]
-
-    static func isPublic(_ request: Request) -> Bool {
-        publicPaths.contains(request.uri.path) || !request.uri.path.hasPrefix("/api/")
     }
 
     /// Accepts a caller's request id only when it is short and plain; otherwise makes one.
@@ -67,4 +58,5 @@ struct RequestScopeMiddleware: RouterMiddleware {
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

@@ -17,6 +17,7 @@ extension APIHandler {
             status: q.status.flatMap { AppointmentStatus(rawValue: $0.rawValue) },
             upcomingAfter: q.upcoming == true ? Date() : nil)
         let result = try await store.list(scope: AccessPolicy.appointmentScope(principal), filter: filter, page: page)
+        audit?.listed(patients: result.items.map(\.patientID))
         return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Appointment.init), nextCursor: nextCursor(result, list: .appointments)))))
     }
 

@@ -131,7 +131,8 @@ extension Components.Schemas.AuditVerification {
             intact: report.isIntact, eventCount: report.eventCount, verifiedCount: report.verifiedCount,
             headHash: report.headHash.hexString, firstBreakSequence: report.firstBreak?.sequence.map { Int64($0) },
             firstBreakReason: report.firstBreak.map { AuditBreakDescription.text($0.reason) }
-                ?? (report.headMismatch ? "the recorded chain head does not match the newest event (events removed or added at the end)" : nil),
+                ?? (report.headMismatch ? "the recorded chain head does not match the newest event (events removed or added at the end)" : nil)
+                    ?? (report.patientIndexMismatch ? "the access log's index of listed patients does not match the chained events" : nil),
             headMismatch: report.headMismatch, checkpointUsed: checkpointUsed)
     }
 }

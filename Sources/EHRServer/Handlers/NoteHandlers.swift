@@ -15,6 +15,7 @@ extension APIHandler {
         let scope = AccessPolicy.noteScope(principal)
         let visibility: NoteVisibility = if case .tenantMetadata = scope { .metadataOnly } else { .full }
         let result = try await store.list(scope: scope, filter: filter, page: page)
+        audit?.listed(patients: result.items.map(\.patientID))
         return .ok(.init(body: .json(.init(items: result.items.map { .init($0, visibility: visibility) }, nextCursor: nextCursor(result, list: .notes)))))
     }
 

@@ -29,6 +29,7 @@ extension APIHandler {
             assignedTherapistID: try queryID(q.assignedTherapistId, field: "assignedTherapistId"),
             email: q.email, phone: q.phone, lastNameAndBirthDate: nameAndBirth)
         let result = try await store.list(scope: AccessPolicy.patientScope(principal), filter: filter, page: page)
+        audit?.listed(patients: result.items.map(\.id))
         return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Patient.init), nextCursor: nextCursor(result, list: .patients)))))
     }
 

@@ -52,14 +52,16 @@ extension APIHandler {
             &validator, licenseNumber: body.licenseNumber, licenseState: body.licenseState,
             credentials: body.credentials, specialties: body.specialties, required: false)
         try validator.check()
-        if let value = profile.licenseNumber { provider.licenseNumber = value }
-        if let value = profile.licenseState { provider.licenseState = value }
-        if let value = profile.credentials { provider.credentials = value }
-        if let value = profile.specialties { provider.specialties = value }
+        var fields: ProviderFields = body.displayName == nil ? [] : .displayName
+        if let value = profile.licenseNumber { (provider.licenseNumber, fields) = (value, fields.union(.licenseNumber)) }
+        if let value = profile.licenseState { (provider.licenseState, fields) = (value, fields.union(.licenseState)) }
+        if let value = profile.credentials { (provider.credentials, fields) = (value, fields.union(.credentials)) }
+        if let value = profile.specialties { (provider.specialties, fields) = (value, fields.union(.specialties)) }
         provider.updatedAt = now
         provider.user.updatedAt = now
-        try await store.update(provider)
-        return .ok(.init(body: .json(.init(provider))))
+        try await store.update(provider, fields: fields)
+        // Answer what is stored now: a concurrent change of another field is part of it.
+        return .ok(.init(body: .json(.init(try await visibleProvider(input.path.id)))))
     }
 
     func deleteProvider(_ input: Operations.DeleteProvider.Input) async throws -> Operations.DeleteProvider.Output {
@@ -70,7 +72,7 @@ extension APIHandler {
             provider.user.active = false
             provider.user.updatedAt = now
             provider.updatedAt = now
-            try await store.update(provider)
+            try await store.update(provider, fields: .active)
             try await store.revokeAll(userID: provider.id, tenantID: provider.tenantID, at: now)
         }
         return .noContent(.init())

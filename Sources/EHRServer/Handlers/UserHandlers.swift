@@ -38,20 +38,26 @@ extension APIHandler {
         var user = try await visibleUser(input.path.id)
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
         var validator = Validator()
-        if let name = body.displayName { user.displayName = validator.text(name, "displayName", max: 200) ?? user.displayName }
+        var fields: UserFields = []
+        if let name = body.displayName {
+            user.displayName = validator.text(name, "displayName", max: 200) ?? user.displayName
+            fields.insert(.displayName)
+        }
         if let active = body.active {
+            fields.insert(.active)
             // An admin cannot lock themself out; another admin must do it.
             if !active && user.id == principal.userID { validator.add("active", "you cannot deactivate your own account") }
             user.active = active
         }
         try validator.check()
         user.updatedAt = now
-        try await store.update(user)
-        if !user.active {
+        try await store.update(user, fields: fields)
+        if body.active == false {
             // Refresh stops at once; access tokens lapse within their lifetime (at most 15 minutes).
             try await store.revokeAll(userID: user.id, tenantID: user.tenantID, at: now)
         }
-        return .ok(.init(body: .json(.init(user))))
+        // Answer what is stored now: a concurrent change of another field is part of it.
+        return .ok(.init(body: .json(.init(try await visibleUser(input.path.id)))))
     }
 
     private func visibleUser(_ rawID: String) async throws -> User {

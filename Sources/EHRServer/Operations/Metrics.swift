@@ -40,6 +40,12 @@ public enum EHRMetrics {
         _ = bootstrap
         Counter(label: "ehr_sign_in_failures_total").increment()
     }
+
+    /// Sign-in attempts refused by the throttle (429) without a password check.
+    static func recordSignInThrottled() {
+        _ = bootstrap
+        Counter(label: "ehr_sign_in_throttled_total").increment()
+    }
 }
 
 extension Duration {

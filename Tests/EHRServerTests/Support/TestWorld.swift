@@ -104,8 +104,10 @@ struct TestWorld: Sendable {
     }
 
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: String? = nil) async throws -> Reply {
-        var headers: HTTPFields = [:]
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {
@@ -128,8 +130,11 @@ struct TestWorld: Sendable {
 }
 
 /// Builds services on a fresh database, seeds two practices, runs the app live on a free port and calls `body`.
+/// The default client sends paths exactly as written over one connection (requests take turns); `concurrent`
+/// uses AsyncHTTPClient's pool, so requests sent at once really run at once (for races).
 func withWorld(
     _ backend: TestBackend,
+    concurrent: Bool = false,
     configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
     logger customLogger: Logger? = nil,
     _ body: @Sendable (TestWorld) async throws -> Void
@@ -162,7 +167,7 @@ func withWorld(
     }
     let app = try buildApplication(services: services)
     do {
-        try await app.test(.live) { client in
+        try await app.test(concurrent ? .ahc(.http) : .live) { client in
             try await body(TestWorld(services: services, client: client))
         }
     } catch {

@@ -1,0 +1,130 @@
+import HTTPTypes
+
+/// One operation the router serves: its method and route template (the contract's path, e.g.
+/// `/api/v1/patients/{id}`), whether it needs an access token, whether it answers a list page,
+/// and what its audit event records. A test checks the table against `openapi.yaml` both ways.
+struct APIOperation: Sendable, Hashable {
+    var method: HTTPRequest.Method
+    var template: String
+    /// `security: []` in the contract: served without an access token.
+    var isPublic: Bool = false
+    /// Answers `{items, nextCursor}` (takes the `Cursor` parameter).
+    var isList: Bool = false
+    /// What the audit event says; nil for the unaudited system operations.
+    var audit: AuditRoute?
+
+    var key: String { "\(method.rawValue) \(template)" }
+}
+
+/// What an operation does, for its audit event: the action and the kind of record. The record's id, when
+/// the template has one, is the router's `{id}` parameter.
+struct AuditRoute: Sendable, Hashable {
+    var action: String
+    var resourceType: String
+}
+
+/// How the router classified a request: the one place that decides which operation a request is. Every
+/// middleware (request log, authentication, audit, list cursor) reads this instead of parsing the path.
+enum RequestRoute: Sendable {
+    /// A declared operation.
+    case operation(APIOperation)
+    /// A known path with an undeclared method: 405 with these methods in `Allow`.
+    case methodNotAllowed(template: String, allowed: [HTTPRequest.Method])
+    /// No route: 404.
+    case unknown
+
+    var operation: APIOperation? {
+        if case .operation(let operation) = self { return operation }
+        return nil
+    }
+
+    /// The route template for logs and metrics; unknown paths are one series, so random URLs cannot blow up
+    /// the metric's cardinality.
+    var template: String {
+        switch self {
+        case .operation(let operation): return operation.template
+        case .methodNotAllowed(let template, _): return template
+        case .unknown: return "unmatched"
+        }
+    }
+}
+
+/// Every operation of the service. Add an operation here when it is added to the contract.
+enum APIOperations {
+    private static func op(
+        _ method: HTTPRequest.Method, _ template: String, _ action: String? = nil, _ resource: String? = nil, public isPublic: Bool = false,
+        list: Bool = false
+    ) -> APIOperation {
+        let audit = action.map { AuditRoute(action: $0, resourceType: resource ?? String($0.prefix { $0 != "." })) }
+        return APIOperation(method: method, template: template, isPublic: isPublic, isList: list, audit: audit)
+    }
+
+    static let all: [APIOperation] = [
+        op(.get, "/health", public: true),
+        op(.get, "/ready", public: true),
+        op(.get, "/.well-known/jwks.json", public: true),
+        op(.get, "/openapi.yaml", public: true),
+        // Not in the contract: Prometheus scrapes it with its own bearer token (see MetricsEndpoint).
+        op(.get, "/metrics", public: true),
+        op(.post, "/api/v1/auth/login", "auth.login", "session", public: true),
+        op(.post, "/api/v1/auth/refresh", "auth.refresh", "session", public: true),
+        op(.post, "/api/v1/auth/logout", "auth.logout", "session", public: true),
+        op(.get, "/api/v1/auth/me", "auth.me", "user"),
+        op(.post, "/api/v1/auth/accept-invite", "auth.accept_invite", "user", public: true),
+        op(.get, "/api/v1/users", "user.list", list: true),
+        op(.post, "/api/v1/users", "user.create"),
+        op(.get, "/api/v1/users/{id}", "user.read"),
+        op(.patch, "/api/v1/users/{id}", "user.update"),
+        op(.get, "/api/v1/providers", "provider.list", list: true),
+        op(.post, "/api/v1/providers", "provider.create"),
+        op(.get, "/api/v1/providers/{id}", "provider.read"),
+        op(.patch, "/api/v1/providers/{id}", "provider.update"),
+        op(.delete, "/api/v1/providers/{id}", "provider.deactivate"),
+        op(.get, "/api/v1/patients", "patient.list", list: true),
+        op(.post, "/api/v1/patients", "patient.create"),
+        op(.get, "/api/v1/patients/{id}", "patient.read"),
+        op(.patch, "/api/v1/patients/{id}", "patient.update"),
+        op(.delete, "/api/v1/patients/{id}", "patient.discharge"),
+        op(.get, "/api/v1/patients/{id}/access-log", "patient.access_log", list: true),
+        op(.get, "/api/v1/appointments", "appointment.list", list: true),
+        op(.post, "/api/v1/appointments", "appointment.create"),
+        op(.get, "/api/v1/appointments/{id}", "appointment.read"),
+        op(.patch, "/api/v1/appointments/{id}", "appointment.update"),
+        op(.delete, "/api/v1/appointments/{id}", "appointment.cancel"),
+        op(.post, "/api/v1/appointments/{id}/startTelevisit", "appointment.start_televisit"),
+        op(.get, "/api/v1/notes", "note.list", list: true),
+        op(.post, "/api/v1/notes", "note.create"),
+        op(.get, "/api/v1/notes/{id}", "note.read"),
+        op(.patch, "/api/v1/notes/{id}", "note.update"),
+        op(.delete, "/api/v1/notes/{id}", "note.void"),
+        op(.post, "/api/v1/notes/{id}/sign", "note.sign"),
+        op(.post, "/api/v1/notes/{id}/addenda", "note.addendum"),
+        op(.post, "/api/v1/notes/{id}/break-glass", "note.break_glass"),
+        op(.get, "/api/v1/audit-events", "audit.list", list: true),
+        op(.get, "/api/v1/audit/verify", "audit.verify"),
+    ]
+
+    /// Methods a client may try on a path; those a template does not declare answer 405.
+    static let knownMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
+
+    private static let byKey: [String: APIOperation] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+    private static let methodsByTemplate: [String: [HTTPRequest.Method]] = Dictionary(grouping: all, by: \.template)
+        .mapValues { operations in operations.map(\.method) }
+
+    /// Every template with the methods it does not declare (registered on the router so that it can match them).
+    static var undeclared: [(template: String, methods: [HTTPRequest.Method])] {
+        methodsByTemplate.keys.sorted().map { template in
+            (template, knownMethods.filter { !methodsByTemplate[template]!.contains($0) })
+        }
+    }
+
+    /// Classifies a request by the route the router matched (`context.endpointPath`), never by the raw path.
+    static func route(method: HTTPRequest.Method, endpointPath: String?, rawPath: String) -> RequestRoute {
+        // No template holds an escaped character, and no id needs one: an escaped slash or dot is a
+        // way to make one path look like another, so it is refused outright.
+        guard let endpointPath, !rawPath.contains("%") else { return .unknown }
+        if let operation = byKey["\(method.rawValue) \(endpointPath)"] { return .operation(operation) }
+        if let methods = methodsByTemplate[endpointPath] { return .methodNotAllowed(template: endpointPath, allowed: methods) }
+        return .unknown
+    }
+}

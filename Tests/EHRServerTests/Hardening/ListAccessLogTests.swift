@@ -1,0 +1,87 @@
+import EHRDomain
+import Foundation
+import Testing
+
+@testable import EHRServer
+
+/// Lists and searches that return a patient's records show in that patient's access log, with the actor;
+/// a list that returns nothing of the patient does not.
+@Suite("List reads in the access log", .serialized) struct ListAccessLogTests {
+    typealias Entry = (action: String, actor: String)
+
+    static func accessLog(_ world: TestWorld, _ patient: UUID) async throws -> [Entry] {
+        let reply = try await world.call(.get, "/api/v1/patients/\(patient.wire)/access-log?limit=100", as: .admin)
+        #expect(reply.status == .ok, "\(reply.text)")
+        return reply.items.map { ($0["action"] as? String ?? "", $0["actorId"] as? String ?? "") }
+    }
+
+    static func contains(_ log: [Entry], _ action: String, by actor: UUID) -> Bool {
+        log.contains { $0.action == action && $0.actor == actor.wire }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func listsAndSearchesAppearInTheAccessLogsOfThePatientsTheyReturned(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            #expect(try await world.call(.get, "/api/v1/notes?patientId=\(d.john.wire)", as: .smith).items.count == 1)
+            #expect(try await world.call(.get, "/api/v1/notes?patientId=\(d.jane.wire)", as: .smith).items.isEmpty)
+            #expect(try await world.call(.get, "/api/v1/appointments", as: .smith).items.count == 1)
+            #expect(try await world.call(.get, "/api/v1/patients?lastName=doe&dateOfBirth=1985-04-12", as: .admin).items.count == 1)
+            #expect(try await world.call(.get, "/api/v1/patients", as: .smith).items.count == 2)
+            #expect(try await world.call(.get, "/api/v1/notes", as: .johnson).items.count == 1)
+
+            let john = try await Self.accessLog(world, d.john)
+            #expect(Self.contains(john, "note.list", by: d.smith))
+            #expect(Self.contains(john, "appointment.list", by: d.smith))
+            #expect(Self.contains(john, "patient.list", by: d.admin), "blind-index search")
+            #expect(Self.contains(john, "patient.list", by: d.smith))
+            #expect(!Self.contains(john, "note.list", by: d.johnson))
+
+            let jane = try await Self.accessLog(world, d.jane)
+            #expect(Self.contains(jane, "patient.list", by: d.smith))
+            #expect(!Self.contains(jane, "note.list", by: d.smith), "an empty list of Jane's notes returned nothing of hers")
+            #expect(!Self.contains(jane, "appointment.list", by: d.smith))
+            #expect(!Self.contains(jane, "patient.list", by: d.admin), "the search found only John")
+
+            let bob = try await Self.accessLog(world, d.bob)
+            #expect(Self.contains(bob, "note.list", by: d.johnson))
+            #expect(!Self.contains(bob, "patient.list", by: d.smith))
+
+            let verified = try await world.call(.get, "/api/v1/audit/verify", as: .admin)
+            #expect(verified.json["intact"] as? Bool == true, "\(verified.text)")
+        }
+    }
+
+    /// The access log reads an index of the listed patients; the chain holds the lists themselves, so a row
+    /// removed from the index (to hide a read) breaks verification.
+    @Test(arguments: TestBackend.all)
+    func removingAnIndexRowIsDetected(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            let sql = world.services.database.sql
+            if case .postgres = backend {
+                try await sql.raw("ALTER TABLE audit_event_patients DISABLE TRIGGER USER").run()
+            } else {
+                try await sql.raw("DROP TRIGGER audit_event_patients_no_delete").run()
+            }
+            try await sql.raw("DELETE FROM audit_event_patients WHERE patient_id = \(bind: d.jane.wire)").run()
+            #expect(!(try await Self.accessLog(world, d.jane)).contains { $0.action == "patient.list" })
+            let report = try await world.services.auditLog.verify(tenantID: d.tenantID, on: sql)
+            #expect(report.patientIndexMismatch && !report.isIntact)
+            let verified = try await world.call(.get, "/api/v1/audit/verify", as: .admin)
+            #expect(verified.json["intact"] as? Bool == false)
+        }
+    }
+
+    /// The index is append-only like the log.
+    @Test(arguments: TestBackend.all)
+    func theIndexRefusesChanges(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            let sql = world.services.database.sql
+            await #expect(throws: (any Error).self) { try await sql.raw("DELETE FROM audit_event_patients").run() }
+            await #expect(throws: (any Error).self) { try await sql.raw("UPDATE audit_event_patients SET patient_id = 'x'").run() }
+        }
+    }
+}
