@@ -56,6 +56,8 @@ locals {
       EHR_LOG_LEVEL    = var.log_level
       EHR_DB_POOL_SIZE = tostring(var.db_pool_size)
       EHR_SEED_DEMO    = "false"
+      # The ALB's addresses are in the VPC: only its X-Forwarded-For names the client (throttle and audit).
+      EHR_TRUSTED_PROXIES = var.vpc_cidr
       # Written only in development; points at the scratch volume since the root fs is read-only.
       EHR_DATA_DIR = "/tmp/ehr"
     },
