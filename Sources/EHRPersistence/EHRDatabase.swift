@@ -61,7 +61,11 @@ public final class EHRDatabase: Sendable {
         // A transaction holds one connection throughout; its statements are not counted again.
         usage.begin()
         defer { usage.end() }
-        return try await fluent.transaction { db in try await body(db as! any SQLDatabase) }
+        // After shutdown (a straggling audit flush while the service stops) there is no database to use: fail the
+        // work instead of trapping on the missing handle.
+        let loop = dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()
+        guard let database = databases.database(id, logger: logger, on: loop) else { throw StorageError.unavailable }
+        return try await database.transaction { db in try await body(db as! any SQLDatabase) }
     }
 
     /// Applies every pending migration, including the dialect-specific ones.

@@ -24,12 +24,15 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     // reads that classification instead of the path.
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: OperationMiddleware(strictTransportSecurity: services.configuration.environment == .production))
-    router.add(middleware: RequestScopeMiddleware(tokens: services.tokens, trustedProxies: services.configuration.trustedProxies))
+    let renderer = try WebRenderer()
+    let webGate = WebGate(sessions: WebSessions(services: services), renderer: renderer)
+    router.add(middleware: RequestScopeMiddleware(tokens: services.tokens, trustedProxies: services.configuration.trustedProxies, web: webGate))
     router.add(middleware: AuditMiddleware(writer: services.auditWriter))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: NullCursorMiddleware())
     let handler = APIHandler(services: services)
+    WebApp(services: services, renderer: renderer).register(on: router)
     router.get("/metrics") { request, _ in try MetricsEndpoint.respond(request, token: services.configuration.metricsToken) }
     // Sorted keys are load-bearing: NullCursorMiddleware relies on `nextCursor` being the last key of a list.
     try handler.registerHandlers(

@@ -27,7 +27,8 @@ func openServices(label: String, override: (inout AppConfiguration) -> Void = { 
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Migrate the database, seed the demo practice on first run (development), and serve the API.")
+    static let configuration = CommandConfiguration(
+        abstract: "Migrate the database, seed the demo practice on first run (development), and serve the web app (/app) and the API.")
 
     @Option(help: "Address to listen on (default 127.0.0.1, or EHR_HOST).") var hostname: String?
     @Option(help: "Port to listen on (default 8080, or EHR_PORT).") var port: Int?
@@ -39,6 +40,8 @@ struct Serve: AsyncParsableCommand {
         }
         try await prepareDatabase(services: services)
         let app = try buildApplication(services: services)
+        let base = "http://\(services.configuration.hostname):\(services.configuration.port)"
+        services.logger.notice("serving: open \(base)/app in a browser (the web app); the API is at \(base)/api/v1")
         try await app.runService()
     }
 }

@@ -217,7 +217,9 @@ import Testing
     @Test(arguments: TestBackend.all)
     func malformedPathIDsAre400NamingID(_ backend: TestBackend) async throws {
         try await inWorld(backend) { world in
-            for bad in ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g", "%20", "\(demo.johnAppointment.idText)x"] {
+            // An escaped character anywhere in a path is refused before routing (404), so `%20` is not an id at all.
+            expectProblem(try await world.call(.get, "\(appointments)/%20", as: .admin), 404, "escaped path")
+            for bad in ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g", "\(demo.johnAppointment.idText)x"] {
                 let cases: [(TestWorld.Account, HTTPRequest.Method, String, [String: Any]?)] = [
                     (.admin, .get, "\(appointments)/\(bad)", nil),
                     (.admin, .patch, "\(appointments)/\(bad)", ["reason": "x"]),

@@ -87,7 +87,8 @@ struct BreakGlassAndAuditAPITests {
                 return reply.items
             }
             #expect(try await query("actorId=\(demo.johnson.wire)").count == 2)
-            #expect(try await query("patientId=\(demo.john.wire)").count == 3)
+            // John's three reads and changes, and Dr. Smith's appointment list, which returned John's appointment.
+            #expect(try await query("patientId=\(demo.john.wire)").count == 4)
             let denied = try await query("outcome=denied")
             #expect(denied.count == 1 && denied[0]["patientId"] as? String == demo.john.wire && denied[0]["action"] as? String == "patient.read")
             #expect(try await query("action=appointment.list&resourceType=appointment").count == 1)

@@ -411,9 +411,11 @@ import Testing
                 json: ["assignedTherapistId": demo.johnson.idText])
             #expect(moved.status == .ok, "\(moved.text)")
 
-            // Dr. Johnson now sees John's notes and may amend the signed one.
+            // Dr. Johnson now sees John's signed notes and may amend them; Dr. Smith's draft stays Dr. Smith's alone.
             #expect(try await world.call(.get, seeded, as: .johnson).status == .ok)
-            #expect(ids(try await world.call(.get, path, as: .johnson)).isSuperset(of: [demo.johnSignedNote.idText, draft]))
+            let visible = ids(try await world.call(.get, path, as: .johnson))
+            #expect(visible.contains(demo.johnSignedNote.idText) && !visible.contains(draft))
+            expectProblem(try await world.call(.get, "\(path)/\(draft)", as: .johnson), 404, "another author's draft")
             let amended = try await world.call(.post, "\(seeded)/addenda", as: .johnson, json: ["text": "Taking over care."])
             #expect(amended.status == .created)
             #expect((amended.json["addenda"] as? [[String: Any]])?.first?["authorId"] as? String == demo.johnson.idText)

@@ -6,11 +6,14 @@ public struct Tenant: Sendable, Hashable, Codable {
     public var slug: String
     public var name: String
     public var createdAt: Date
+    /// The IANA zone the practice works in: the web schedule's days and weeks are in it.
+    public var timeZone: String
 
-    public init(id: UUID = UUID(), slug: String, name: String, createdAt: Date = Date()) {
+    public init(id: UUID = UUID(), slug: String, name: String, createdAt: Date = Date(), timeZone: String = "UTC") {
         self.id = id
         self.slug = slug
         self.name = name
         self.createdAt = createdAt
+        self.timeZone = timeZone
     }
 }

@@ -15,6 +15,7 @@ public enum EHRMigrations {
         case .postgres: list.append(PostgresComplianceRules())
         }
         list.append(HardeningSchema(dialect: dialect))
+        list.append(WebSessionSchema(dialect: dialect))
         return list
     }
 }

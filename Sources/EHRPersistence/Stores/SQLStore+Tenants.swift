@@ -7,6 +7,7 @@ struct TenantRow: Codable, Sendable {
     var slug: String
     var name: String
     var createdAt: Date
+    var timeZone: String
 
     // Explicit column names: SQLKit's automatic snake-case conversion costs more than the query on lists.
     enum CodingKeys: String, CodingKey {
@@ -14,9 +15,10 @@ struct TenantRow: Codable, Sendable {
         case slug
         case name
         case createdAt = "created_at"
+        case timeZone = "time_zone"
     }
 
-    var tenant: Tenant { Tenant(id: id, slug: slug, name: name, createdAt: createdAt) }
+    var tenant: Tenant { Tenant(id: id, slug: slug, name: name, createdAt: createdAt, timeZone: timeZone) }
 }
 
 extension SQLStore: TenantRepository {
@@ -35,8 +37,9 @@ extension SQLStore: TenantRepository {
             try await database.transaction { db in
                 try await db.raw(
                     """
-                    INSERT INTO tenants (id, slug, name, created_at)
-                    VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)))
+                    INSERT INTO tenants (id, slug, name, created_at, time_zone)
+                    VALUES (\(bind: tenant.id), \(bind: tenant.slug), \(bind: tenant.name), \(bind: millisecondPrecision(tenant.createdAt)),
+                        \(bind: tenant.timeZone))
                     """
                 ).run()
                 try await vault.createKeys(for: tenant.id, on: db)

@@ -64,6 +64,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case integrityMismatch(String)
     /// The tenant's keys were destroyed (crypto-shredded): its protected data cannot be read.
     case keysDestroyed
+    /// The database was shut down (the service is stopping).
+    case unavailable
 
     public var description: String {
         switch self {
@@ -71,6 +73,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
         case .undecryptable(let column, let error): return "encrypted value in \(column) does not open here (\(error))"
         case .integrityMismatch(let what): return "\(what) does not match its signed content hash"
         case .keysDestroyed: return "the practice's keys were destroyed"
+        case .unavailable: return "the database is shut down"
         }
     }
 }

@@ -13,6 +13,11 @@ enum Secrets {
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
+
+    /// Compares two secrets in time independent of where they differ (digests of equal length).
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        SHA256.hash(data: Data(a.utf8)) == SHA256.hash(data: Data(b.utf8))
+    }
 }
 
 extension Data {

@@ -8,6 +8,10 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Which operation this request is; every middleware after ``OperationMiddleware`` reads it.
     var route: RequestRoute = .unknown
+    /// For a page: the browser's session, when signed in (set by ``WebGate``).
+    var webSession: WebSession?
+    /// For a page's form post: the form, its CSRF token already checked (set by ``WebGate``).
+    var form: WebForm?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

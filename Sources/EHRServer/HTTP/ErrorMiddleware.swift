@@ -89,6 +89,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return .recordUnreadable
         case .keysDestroyed:
             return .practiceShredded
+        case .unavailable:
+            return ProblemError(
+                status: .serviceUnavailable, kind: "unavailable", title: "Service unavailable", detail: "The service is stopping. Try again shortly.",
+                retryAfter: 5)
         case .corrupt(let column):
             logger.error("corrupt stored value", metadata: ["column": "\(column)"])
             return .internalError

@@ -9,6 +9,8 @@ struct RequestScopeMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let tokens: TokenService
     let trustedProxies: TrustedProxies
+    /// Pages authenticate by session cookie instead of a bearer token.
+    let web: WebGate
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = Self.requestID(from: request)
@@ -16,6 +18,11 @@ struct RequestScopeMiddleware: RouterMiddleware {
             requestID: requestID,
             clientIP: trustedProxies.clientAddress(peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor]),
             userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
+        if context.route.operation?.isPage == true {
+            var response = try await web.handle(request, context: context, scope: scope, next: next)
+            response.headers[.requestID] = requestID
+            return response
+        }
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {

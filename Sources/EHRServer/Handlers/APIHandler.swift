@@ -11,6 +11,9 @@ struct APIHandler: APIProtocol {
 
     var store: EHRPersistence.SQLStore { services.store }
 
+    /// The operations of the record; handlers only translate wire types to and from these calls.
+    var useCases: UseCases { services.useCases }
+
     /// The audit event of the current request, for handlers to name the patient and the changed fields.
     var audit: AuditNote? { RequestScope.current?.audit }
 

@@ -72,34 +72,13 @@ extension APIHandler {
     }
 
     func breakGlassNote(_ input: Operations.BreakGlassNote.Input) async throws -> Operations.BreakGlassNote.Output {
-        let principal = try RequestScope.principal()
-        let id = try pathID(input.path.id)
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
-        guard let note = try await store.find(id: id, tenantID: principal.tenantID) as ClinicalNote?,
-            let patient = try await store.find(id: note.patientID, tenantID: principal.tenantID) as Patient?
-        else { throw DomainError.notFound }
-        audit?.patient(patient.id)
-        if AccessPolicy.noteVisibility(principal, note, patient: patient) == .full {
-            throw DomainError.conflict("you already have access to this note; break-glass is not needed")
-        }
-        guard AccessPolicy.canBreakGlass(principal, note, patient: patient) else { throw DomainError.forbidden }
-        var v = Validator()
-        let reason = v.text(body.reason, "reason", max: 2000)
-        if let reason, reason.count < BreakGlassGrant.minimumReasonLength {
-            v.add("reason", "must be at least \(BreakGlassGrant.minimumReasonLength) characters")
-        }
-        try v.check()
-        let grant = BreakGlassGrant(
-            tenantID: principal.tenantID, userID: principal.userID, noteID: note.id, patientID: patient.id,
-            reason: reason!, grantedAt: now)
-        audit?.detail("break-glass grant \(grant.id.uuidString.lowercased())")
-        audit?.changed(["reason"])
-        try await store.createGrant(grant)
+        let (grant, note) = try await useCases.breakGlass(try RequestScope.principal(), noteID: try pathID(input.path.id), reason: body.reason)
         return .created(
             .init(
                 body: .json(
                     .init(
-                        id: grant.id.wire, noteId: note.id.wire, patientId: patient.id.wire, grantedAt: grant.grantedAt,
+                        id: grant.id.wire, noteId: note.id.wire, patientId: note.patientID.wire, grantedAt: grant.grantedAt,
                         expiresAt: grant.expiresAt, note: .init(note, visibility: .full)))))
     }
 }

@@ -41,7 +41,7 @@ public struct DemoSeed: Sendable {
         if let passwordHash { hash = passwordHash } else { hash = try await hasher.hash(Self.password) }
         let ids = SeedIDs(slug: slug)
         let domain = slug + ".test"
-        let tenant = Tenant(id: ids.id("tenant"), slug: slug, name: name, createdAt: now)
+        let tenant = Tenant(id: ids.id("tenant"), slug: slug, name: name, createdAt: now, timeZone: "America/New_York")
         try await store.create(tenant)
 
         func user(_ key: String, _ email: String, _ name: String, _ role: Role) -> User {

@@ -15,6 +15,8 @@ import Testing
 struct TestWorld: Sendable {
     let services: AppServices
     let client: any TestClientProtocol
+    /// Set for `withWorld(concurrent: true)`: many connections, a generous timeout, requests run at once.
+    var pool: ConcurrentClient? = nil
 
     /// Deterministic seed ids of a practice.
     struct Practice: Sendable {
@@ -117,6 +119,7 @@ struct TestWorld: Sendable {
             headers[.contentType] = "application/json"
             body = ByteBuffer(string: raw)
         }
+        if let pool { return try await pool.send(method, path, headers: headers, body: body) }
         let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body)
         return Reply(status: response.status, headers: response.headers, body: response.body)
     }
@@ -131,7 +134,7 @@ struct TestWorld: Sendable {
 
 /// Builds services on a fresh database, seeds two practices, runs the app live on a free port and calls `body`.
 /// The default client sends paths exactly as written over one connection (requests take turns); `concurrent`
-/// uses AsyncHTTPClient's pool, so requests sent at once really run at once (for races).
+/// sends through a pool of connections (``ConcurrentClient``), so requests sent at once really run at once (for races).
 func withWorld(
     _ backend: TestBackend,
     concurrent: Bool = false,
@@ -167,8 +170,9 @@ func withWorld(
     }
     let app = try buildApplication(services: services)
     do {
-        try await app.test(concurrent ? .ahc(.http) : .live) { client in
-            try await body(TestWorld(services: services, client: client))
+        try await app.test(.live) { client in
+            let pool = concurrent ? ConcurrentClient(port: client.port!) : nil
+            try await body(TestWorld(services: services, client: client, pool: pool))
         }
     } catch {
         await database.cleanup()

@@ -1,0 +1,181 @@
+import EHRDomain
+import Foundation
+import HTTPTypes
+import SQLKit
+import Testing
+
+@testable import EHRServer
+
+/// The web app over HTTP: sessions, CSRF, escaping, the 404 page and the audit of page views.
+/// (Flows in a real browser are in Tests/Browser.)
+@Suite("Web pages", .serialized) struct WebPageTests {
+    @Test(arguments: TestBackend.all)
+    func pagesNeedASessionAndSignInStartsOne(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let browser = TestBrowser(world)
+            let anonymous = try await browser.get("/app/schedule")
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/app/login")
+            let form = try await browser.get("/app/login")
+            #expect(form.status == .ok && form.text.contains("name=\"tenant\"") && form.text.contains("<label for=\"password\">"))
+            let signIn = try await browser.signIn("dr.smith@demo.test")
+            #expect(signIn.status == .seeOther, "\(signIn.text)")
+            let cookie = try #require(signIn.headers[values: .setCookie].first { $0.hasPrefix("__Host-ehr_session=") })
+            for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] { #expect(cookie.contains(attribute), "\(attribute)") }
+            let schedule = try await browser.get("/app/schedule?view=week")
+            #expect(schedule.status == .ok)
+            #expect(schedule.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            #expect(!(schedule.headers[.contentSecurityPolicy] ?? "").contains("unsafe-inline"))
+            #expect(schedule.headers[.cacheControl] == "no-store")
+            #expect(schedule.text.contains("John Doe"), "the seeded appointment is on the week")
+            let events = try await world.storedEvents().filter { $0.action == "auth.login" }
+            #expect(events.last?.actor_id == TestWorld.demo.smith.wire && events.last?.outcome == "allowed")
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func signInShowsTheAPIsMessagesAndLockout(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let browser = TestBrowser(world)
+            for _ in 0..<5 {
+                let wrong = try await browser.signIn("dr.smith@demo.test", password: "not-the-password")
+                #expect(wrong.status == .unauthorized && wrong.text.contains("not right"))
+            }
+            let locked = try await browser.signIn("dr.smith@demo.test")
+            #expect(locked.status == .tooManyRequests && locked.text.contains("try again in"))
+            #expect(browser.cookies["__Host-ehr_session"] == nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func formsWithoutThisSessionsTokenChangeNothing(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let smith = TestBrowser(world)
+            try await smith.signIn("dr.smith@demo.test")
+            let other = TestBrowser(world)
+            try await other.signIn("dr.smith@demo.test")
+            let otherToken = try #require(TestBrowser.csrf(in: try await other.get("/app/schedule").text))
+            let ownToken = try #require(TestBrowser.csrf(in: try await smith.get("/app/schedule").text))
+            #expect(ownToken != otherToken)
+            let fields = [("patientId", d.john.wire), ("type", "progress"), ("section.narrative", "Forged note")]
+            func notes() async throws -> Int { try await world.call(.get, "/api/v1/notes?patientId=\(d.john.wire)", as: .smith).items.count }
+            let before = try await notes()
+            #expect(try await smith.post("/app/notes", fields).status == .forbidden, "no token")
+            #expect(try await smith.post("/app/notes", fields + [("_csrf", otherToken)]).status == .forbidden, "another session's token")
+            #expect(try await smith.post("/app/logout", [("_csrf", otherToken)]).status == .forbidden)
+            #expect(try await notes() == before, "nothing was written")
+            let created = try await smith.post("/app/notes", fields + [("_csrf", ownToken)])
+            #expect(created.status == .seeOther && created.headers[.location]?.hasPrefix("/app/notes/") == true)
+            #expect(try await notes() == before + 1)
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aPageViewRecordsTheEventOfTheEqualAPIRead(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let browser = TestBrowser(world)
+            try await browser.signIn("dr.smith@demo.test")
+            func lastEvent() async throws -> TestWorld.StoredEvent { try #require(try await world.storedEvents().last) }
+            _ = try await world.call(.get, "/api/v1/patients/\(d.john.wire)", as: .smith)
+            let api = try await lastEvent()
+            #expect(try await browser.get("/app/patients/\(d.john.wire)").status == .ok)
+            let page = try await lastEvent()
+            #expect(page.action == api.action && page.patient_id == api.patient_id && page.actor_id == api.actor_id && page.outcome == "allowed")
+            _ = try await world.call(.get, "/api/v1/notes/\(d.johnSignedNote.wire)", as: .smith)
+            let apiNote = try await lastEvent()
+            #expect(try await browser.get("/app/notes/\(d.johnSignedNote.wire)").status == .ok)
+            let pageNote = try await lastEvent()
+            #expect(pageNote.action == apiNote.action && pageNote.patient_id == apiNote.patient_id)
+            // A refused page view is recorded as denied, like the API's.
+            #expect(try await browser.get("/app/patients/\(d.bob.wire)").status == .notFound)
+            #expect(try await lastEvent().outcome == "denied")
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aScriptNamedPatientIsShownAsText(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let name = "<img src=x onerror=alert(1)>"
+            let created = try await world.call(
+                .post, "/api/v1/patients", as: .admin,
+                json: [
+                    "firstName": name, "lastName": "\"><script>alert(2)</script>", "dateOfBirth": "1990-01-01",
+                    "assignedTherapistId": TestWorld.demo.smith.wire,
+                ])
+            let id = try #require((created.json["patient"] as? [String: Any])?["id"] as? String, "\(created.text)")
+            let browser = TestBrowser(world)
+            try await browser.signIn("dr.smith@demo.test")
+            for path in ["/app/patients", "/app/patients/\(id)", "/app/appointments/new"] {
+                let page = try await browser.get(path)
+                #expect(page.status == .ok, "\(path)")
+                #expect(page.text.contains("&lt;img src=x onerror=alert(1)&gt;"), "\(path): the name is shown as text")
+                #expect(!page.text.contains("<img src=x") && !page.text.contains("<script>alert"), "\(path): markup escaped")
+                let title = page.text.components(separatedBy: "<title>").dropFirst().first?.components(separatedBy: "</title>").first ?? ""
+                #expect(!title.contains("img") && !title.contains("Doe"), "\(path): no PHI in the title")
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func foreignAndMissingRecordsShowTheSame404Page(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let browser = TestBrowser(world)
+            try await browser.signIn("dr.smith@demo.test")
+            let missing = try await browser.get("/app/patients/\(UUID().wire)")
+            let otherPatient = try await browser.get("/app/patients/\(TestWorld.demo.bob.wire)")
+            let otherPractice = try await browser.get("/app/patients/\(TestWorld.other.john.wire)")
+            let otherNote = try await browser.get("/app/notes/\(TestWorld.other.johnSignedNote.wire)")
+            let malformed = try await browser.get("/app/notes/not-an-id")
+            for reply in [missing, otherPatient, otherPractice, otherNote, malformed] {
+                #expect(reply.status == .notFound)
+                #expect(reply.text == missing.text)
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func logoutDeactivationAndIdlenessEndTheSession(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let sql = world.services.database.sql
+            let browser = TestBrowser(world)
+            try await browser.signIn("dr.johnson@demo.test")
+            let cookie = try #require(browser.cookies["__Host-ehr_session"])
+            let token = try #require(TestBrowser.csrf(in: try await browser.get("/app/schedule").text))
+            #expect(try await browser.post("/app/logout", [("_csrf", token)]).headers[.location] == "/app/login")
+            browser.setCookie("__Host-ehr_session", cookie)
+            #expect(try await browser.get("/app/schedule").status == .seeOther, "the old cookie is dead")
+
+            try await browser.signIn("dr.johnson@demo.test")
+            #expect(try await browser.get("/app/schedule").status == .ok)
+            _ = try await world.call(.delete, "/api/v1/providers/\(TestWorld.demo.johnson.wire)", as: .admin)
+            #expect(try await browser.get("/app/schedule").status == .seeOther, "deactivation ends the session")
+
+            let smith = TestBrowser(world)
+            try await smith.signIn("dr.smith@demo.test")
+            try await sql.raw("UPDATE web_sessions SET last_seen_at = \(bind: Date().addingTimeInterval(-16 * 60))").run()
+            #expect(try await smith.get("/app/schedule").status == .seeOther, "15 minutes idle")
+            try await smith.signIn("dr.smith@demo.test")
+            try await sql.raw("UPDATE web_sessions SET created_at = \(bind: Date().addingTimeInterval(-12 * 3600 - 60))").run()
+            #expect(try await smith.get("/app/schedule").status == .seeOther, "12 hours in all")
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func clientsSeeSignedNotesNeverDrafts(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let draft = try await world.call(
+                .post, "/api/v1/notes", as: .smith, json: ["patientId": d.john.wire, "type": "progress", "sections": ["narrative": "Private draft"]])
+            let draftID = try #require(draft.json["id"] as? String)
+            let john = TestBrowser(world)
+            try await john.signIn("john.doe@demo.test")
+            let notes = try await john.get("/app/portal/notes")
+            #expect(notes.status == .ok && notes.text.contains(d.johnSignedNote.wire) && !notes.text.contains(draftID))
+            #expect(try await john.get("/app/notes/\(d.johnSignedNote.wire)").status == .ok)
+            #expect(try await john.get("/app/notes/\(draftID)").status == .notFound)
+            #expect(try await john.get("/app/portal").status == .ok)
+            #expect(try await john.get("/app/patients/\(d.jane.wire)").status == .notFound)
+        }
+    }
+}
