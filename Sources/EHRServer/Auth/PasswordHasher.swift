@@ -55,10 +55,19 @@ struct PasswordHasher: Sendable {
     }
 
     /// A valid hash of a random password: verified against when the account does not exist,
-    /// so unknown emails take as long as wrong passwords.
+    /// so unknown emails take as long as wrong passwords. Made once per cost and process (every service
+    /// instance in a process may share it; a test process builds dozens).
     static func decoyHash(cost: UInt8) async throws -> String {
-        try await PasswordHasher(cost: cost).hash(Secrets.randomToken())
+        if let made = decoys.withLockedValue({ $0[cost] }) { return made }
+        let made = try await PasswordHasher(cost: cost).hash(Secrets.randomToken())
+        return decoys.withLockedValue { decoys in
+            if let first = decoys[cost] { return first }
+            decoys[cost] = made
+            return made
+        }
     }
+
+    private static let decoys = NIOLockedValueBox<[UInt8: String]>([:])
 }
 
 /// At most `limit` holders at once and at most `queueLimit` waiting, first come first served.

@@ -144,6 +144,7 @@ enum APIOperations {
         op(.get, "/app/staff", "provider.list"),
         op(.post, "/app/staff", "provider.create"),
         op(.post, "/app/staff/{id}/deactivate", "provider.deactivate"),
+        op(.post, "/app/staff/admins", "user.create"),
         op(.get, "/app/audit", "audit.list"),
     ]
 

@@ -33,7 +33,7 @@ struct WebApp: Sendable {
             (.get, "/app/patients", { app, request, context in try await app.patients(request, context) }),
             (.get, "/app/patients/new", { app, _, context in try await app.newPatient(context) }),
             (.post, "/app/patients", { app, _, context in try await app.createPatient(context) }),
-            (.get, "/app/patients/{id}", { app, _, context in try await app.chart(context) }),
+            (.get, "/app/patients/{id}", { app, request, context in try await app.chart(request, context) }),
             (.post, "/app/patients/{id}/discharge", { app, _, context in try await app.dischargePatient(context) }),
             (.post, "/app/patients/{id}/assign", { app, _, context in try await app.assignPatient(context) }),
             (.get, "/app/patients/{id}/access-log", { app, _, context in try await app.accessLog(context) }),
@@ -50,6 +50,7 @@ struct WebApp: Sendable {
             (.get, "/app/staff", { app, _, context in try await app.staff(context) }),
             (.post, "/app/staff", { app, _, context in try await app.inviteTherapist(context) }),
             (.post, "/app/staff/{id}/deactivate", { app, _, context in try await app.deactivate(context) }),
+            (.post, "/app/staff/admins", { app, _, context in try await app.inviteAdmin(context) }),
             (.get, "/app/audit", { app, request, context in try await app.audit(request, context) }),
         ]
         for (method, path, handler) in routes {

@@ -1,3 +1,4 @@
+import EHRDomain
 import Foundation
 import HTTPTypes
 import NIOConcurrencyHelpers
@@ -32,6 +33,21 @@ final class TestBrowser: Sendable {
     func signIn(_ email: String, password: String = DemoSeed.password) async throws -> TestWorld.Reply {
         let form = try await get("/app/login")
         return try await post("/app/login", [("_csrf", Self.csrf(in: form.text) ?? ""), ("tenant", "demo"), ("email", email), ("password", password)])
+    }
+
+    /// Starts a session for a seeded account without the sign-in page (no bcrypt: the suite's worlds share two
+    /// bcrypt threads). The sign-in page itself is tested on its own.
+    func session(_ account: TestWorld.Account, in practice: TestWorld.Practice = TestWorld.demo) async throws {
+        let family = UUID()
+        try await world.services.store.insertRefreshToken(
+            RefreshTokenRecord(
+                tenantID: practice.tenantID, userID: account.userID(in: practice), familyID: family, tokenHash: Secrets.hash(Secrets.randomToken()),
+                role: account.role, issuedAt: Date(), expiresAt: Date().addingTimeInterval(3600)))
+        let cookie = Secrets.randomToken()
+        try await world.services.store.createWebSession(
+            tokenHash: Secrets.hash(cookie), tenantID: practice.tenantID, userID: account.userID(in: practice), familyID: family,
+            csrfToken: Secrets.randomToken(), at: Date())
+        setCookie(WebSessions.cookieName, cookie)
     }
 
     /// The value of the first `_csrf` field of a page.

@@ -172,6 +172,7 @@ func withWorld(
     do {
         try await app.test(.live) { client in
             let pool = concurrent ? ConcurrentClient(port: client.port!) : nil
+            defer { pool?.session.invalidateAndCancel() }
             try await body(TestWorld(services: services, client: client, pool: pool))
         }
     } catch {

@@ -51,9 +51,9 @@ import Testing
         try await withWorld(backend) { world in
             let d = TestWorld.demo
             let smith = TestBrowser(world)
-            try await smith.signIn("dr.smith@demo.test")
+            try await smith.session(.smith)
             let other = TestBrowser(world)
-            try await other.signIn("dr.smith@demo.test")
+            try await other.session(.smith)
             let otherToken = try #require(TestBrowser.csrf(in: try await other.get("/app/schedule").text))
             let ownToken = try #require(TestBrowser.csrf(in: try await smith.get("/app/schedule").text))
             #expect(ownToken != otherToken)
@@ -75,7 +75,7 @@ import Testing
         try await withWorld(backend) { world in
             let d = TestWorld.demo
             let browser = TestBrowser(world)
-            try await browser.signIn("dr.smith@demo.test")
+            try await browser.session(.smith)
             func lastEvent() async throws -> TestWorld.StoredEvent { try #require(try await world.storedEvents().last) }
             _ = try await world.call(.get, "/api/v1/patients/\(d.john.wire)", as: .smith)
             let api = try await lastEvent()
@@ -105,7 +105,7 @@ import Testing
                 ])
             let id = try #require((created.json["patient"] as? [String: Any])?["id"] as? String, "\(created.text)")
             let browser = TestBrowser(world)
-            try await browser.signIn("dr.smith@demo.test")
+            try await browser.session(.smith)
             for path in ["/app/patients", "/app/patients/\(id)", "/app/appointments/new"] {
                 let page = try await browser.get(path)
                 #expect(page.status == .ok, "\(path)")
@@ -121,7 +121,7 @@ import Testing
     func foreignAndMissingRecordsShowTheSame404Page(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let browser = TestBrowser(world)
-            try await browser.signIn("dr.smith@demo.test")
+            try await browser.session(.smith)
             let missing = try await browser.get("/app/patients/\(UUID().wire)")
             let otherPatient = try await browser.get("/app/patients/\(TestWorld.demo.bob.wire)")
             let otherPractice = try await browser.get("/app/patients/\(TestWorld.other.john.wire)")
@@ -139,23 +139,23 @@ import Testing
         try await withWorld(backend) { world in
             let sql = world.services.database.sql
             let browser = TestBrowser(world)
-            try await browser.signIn("dr.johnson@demo.test")
+            try await browser.session(.johnson)
             let cookie = try #require(browser.cookies["__Host-ehr_session"])
             let token = try #require(TestBrowser.csrf(in: try await browser.get("/app/schedule").text))
             #expect(try await browser.post("/app/logout", [("_csrf", token)]).headers[.location] == "/app/login")
             browser.setCookie("__Host-ehr_session", cookie)
             #expect(try await browser.get("/app/schedule").status == .seeOther, "the old cookie is dead")
 
-            try await browser.signIn("dr.johnson@demo.test")
+            try await browser.session(.johnson)
             #expect(try await browser.get("/app/schedule").status == .ok)
             _ = try await world.call(.delete, "/api/v1/providers/\(TestWorld.demo.johnson.wire)", as: .admin)
             #expect(try await browser.get("/app/schedule").status == .seeOther, "deactivation ends the session")
 
             let smith = TestBrowser(world)
-            try await smith.signIn("dr.smith@demo.test")
+            try await smith.session(.smith)
             try await sql.raw("UPDATE web_sessions SET last_seen_at = \(bind: Date().addingTimeInterval(-16 * 60))").run()
             #expect(try await smith.get("/app/schedule").status == .seeOther, "15 minutes idle")
-            try await smith.signIn("dr.smith@demo.test")
+            try await smith.session(.smith)
             try await sql.raw("UPDATE web_sessions SET created_at = \(bind: Date().addingTimeInterval(-12 * 3600 - 60))").run()
             #expect(try await smith.get("/app/schedule").status == .seeOther, "12 hours in all")
         }
@@ -169,13 +169,50 @@ import Testing
                 .post, "/api/v1/notes", as: .smith, json: ["patientId": d.john.wire, "type": "progress", "sections": ["narrative": "Private draft"]])
             let draftID = try #require(draft.json["id"] as? String)
             let john = TestBrowser(world)
-            try await john.signIn("john.doe@demo.test")
+            try await john.session(.john)
             let notes = try await john.get("/app/portal/notes")
             #expect(notes.status == .ok && notes.text.contains(d.johnSignedNote.wire) && !notes.text.contains(draftID))
             #expect(try await john.get("/app/notes/\(d.johnSignedNote.wire)").status == .ok)
             #expect(try await john.get("/app/notes/\(draftID)").status == .notFound)
             #expect(try await john.get("/app/portal").status == .ok)
             #expect(try await john.get("/app/patients/\(d.jane.wire)").status == .notFound)
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func chartListsPageAndAdminsInviteAndAssign(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            for i in 0..<21 {
+                let made = try await world.call(
+                    .post, "/api/v1/notes", as: .smith, json: ["patientId": d.jane.wire, "type": "progress", "sections": ["narrative": "Session \(i)"]])
+                #expect(made.status == .created)
+            }
+            let smith = TestBrowser(world)
+            try await smith.session(.smith)
+            let first = try await smith.get("/app/patients/\(d.jane.wire)")
+            let next = try #require(
+                first.text.components(separatedBy: "href=\"").first { $0.hasPrefix("/app/patients/\(d.jane.wire)?notes=") }?
+                    .components(separatedBy: "\"").first)
+            let second = try await smith.get(next.replacingOccurrences(of: "&amp;", with: "&"))
+            #expect(second.status == .ok)
+            func noteLinks(_ html: String) -> Set<String> {
+                Set(html.components(separatedBy: "href=\"/app/notes/").dropFirst().map { String($0.prefix(36)) })
+            }
+            #expect(noteLinks(first.text).count == 20 && noteLinks(second.text).count == 1)
+            #expect(noteLinks(first.text).isDisjoint(with: noteLinks(second.text)))
+
+            let admin = TestBrowser(world)
+            try await admin.session(.admin)
+            let token = try #require(TestBrowser.csrf(in: try await admin.get("/app/staff").text))
+            let invited = try await admin.post(
+                "/app/staff/admins", [("_csrf", token), ("adminName", "Second Admin"), ("adminEmail", "second.admin@demo.test")])
+            #expect(invited.status == .ok && invited.text.contains("/app/accept-invite?token="))
+            let refused = try await admin.post("/app/staff/admins", [("_csrf", token), ("adminName", ""), ("adminEmail", "not-an-email")])
+            #expect(refused.status == .unprocessableContent && refused.text.contains("id=\"adminEmail-error\""))
+            let moved = try await admin.post("/app/patients/\(d.jane.wire)/assign", [("_csrf", token), ("assignedTherapistId", d.johnson.wire)])
+            #expect(moved.status == .seeOther)
+            #expect(try await smith.get("/app/patients/\(d.jane.wire)").status == .notFound, "Jane moved to Dr. Johnson")
         }
     }
 }

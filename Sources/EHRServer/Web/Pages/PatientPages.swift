@@ -51,12 +51,17 @@ extension WebApp {
         ["id": p.id.wire, "name": "\(p.lastName), \(p.firstName)", "dob": p.dateOfBirth.description, "status": p.status.rawValue, "email": p.email ?? ""]
     }
 
-    func chart(_ context: AppRequestContext) async throws -> Response {
+    func chart(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let principal = try session(context).principal
         let patient = try await useCases.patient(principal, id: try routeID(context))
         let zone = try await practiceZone(principal)
-        let appointments = try await useCases.appointments(principal, filter: AppointmentFilter(patientID: patient.id), page: PageRequest(limit: 25))
-        let (notes, visibility) = try await useCases.notes(principal, filter: NoteFilter(patientID: patient.id), page: PageRequest(limit: 25))
+        let query = request.uri.queryParameters
+        let appointmentsAfter = query.get("appointments").flatMap { services.cursors.decode($0, list: .appointments) }
+        let notesAfter = query.get("notes").flatMap { services.cursors.decode($0, list: .notes) }
+        let appointments = try await useCases.appointments(
+            principal, filter: AppointmentFilter(patientID: patient.id), page: PageRequest(limit: 20, after: appointmentsAfter))
+        let (notes, visibility) = try await useCases.notes(
+            principal, filter: NoteFilter(patientID: patient.id), page: PageRequest(limit: 20, after: notesAfter))
         var values = patientRow(patient)
         values["fullName"] = "\(patient.firstName) \(patient.lastName)"
         values["phone"] = patient.phone ?? ""
@@ -66,6 +71,11 @@ extension WebApp {
         values["noAppointments"] = appointments.items.isEmpty
         values["notes"] = notes.items.map { noteRow($0, zone: zone) }
         values["noNotes"] = notes.items.isEmpty
+        // Each list pages on its own; the other list starts over.
+        if let next = appointments.next {
+            values["moreAppointments"] = "/app/patients/\(patient.id.wire)?appointments=\(services.cursors.encode(next, list: .appointments))"
+        }
+        if let next = notes.next { values["moreNotes"] = "/app/patients/\(patient.id.wire)?notes=\(services.cursors.encode(next, list: .notes))" }
         values["contentHidden"] = visibility == .metadataOnly
         values["canWrite"] = AccessPolicy.canCreateNote(principal, patient: patient) && patient.status == .active
         values["canBook"] = principal.role != .client && patient.status == .active

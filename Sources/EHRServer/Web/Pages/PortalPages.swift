@@ -70,6 +70,19 @@ extension WebApp {
         }
     }
 
+    func inviteAdmin(_ context: AppRequestContext) async throws -> Response {
+        let form = context.form ?? WebForm("")
+        do {
+            let (user, invitation) = try await useCases.createAdmin(try session(context).principal, email: form["adminEmail"], displayName: form["adminName"])
+            return try await staff(context, values: ["invited": user.displayName, "inviteLink": "/app/accept-invite?token=\(invitation.token)"])
+        } catch DomainError.validation(let errors) {
+            let values: [String: Any] = ["adminErrors": Self.errorMap(errors), "adminEmail": form["adminEmail"] ?? "", "adminName": form["adminName"] ?? ""]
+            return try await staff(context, values: values, status: .unprocessableContent)
+        } catch DomainError.conflict(let message) {
+            return try await staff(context, values: ["failure": message], status: .conflict)
+        }
+    }
+
     func deactivate(_ context: AppRequestContext) async throws -> Response {
         try await useCases.deactivateProvider(try session(context).principal, id: try routeID(context))
         return WebRenderer.redirect("/app/staff")
