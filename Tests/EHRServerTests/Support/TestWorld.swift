@@ -152,6 +152,10 @@ func withWorld(
     ])
     let database = try await TestDatabases.fresh(backend, scratch: scratch)
     configuration.database = database.configuration
+    // bcrypt at the production cost (12, enforced by AppConfiguration.fromEnvironment) takes ~0.3 s per check on
+    // two threads shared by every world of the process; dozens of suites signing in at once queue past the test
+    // client's 20 s timeout. The worlds use bcrypt's minimum cost; the cost rule itself is tested on its own.
+    configuration.bcryptCost = 4
     configure(&configuration)
     var logger = Logger(label: "ehr.test")
     logger.logLevel = .error
