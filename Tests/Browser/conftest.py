@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -237,11 +238,23 @@ def driver(tmp_path_factory, request):
 # Helpers for the tests
 # ---------------------------------------------------------------------------------------------
 
+def _gone(element):
+    """True once the element no longer belongs to the document. Chromium sometimes answers a query on a
+    node of the previous page with an inspector error instead of a stale-element error: both mean gone."""
+    def check(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    return check
+
+
 def wait_for_page_change(driver, action, timeout=15):
     """Run action() (a click, a submit) and wait until the browser has loaded the next document."""
     old = driver.find_element(By.TAG_NAME, "html")
     action()
-    WebDriverWait(driver, timeout).until(EC.staleness_of(old))
+    WebDriverWait(driver, timeout).until(_gone(old))
     WebDriverWait(driver, timeout).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
