@@ -215,4 +215,55 @@ import Testing
             #expect(try await smith.get("/app/patients/\(d.jane.wire)").status == .notFound, "Jane moved to Dr. Johnson")
         }
     }
+
+    @Test(arguments: TestBackend.all)
+    func therapistAndAdminActionsWorkThroughTheirForms(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let smith = TestBrowser(world)
+            try await smith.session(.smith)
+            let appointmentPage = try await smith.get("/app/appointments/\(d.johnAppointment.wire)")
+            #expect(appointmentPage.status == .ok && appointmentPage.text.contains("Reschedule"))
+            let token = try #require(TestBrowser.csrf(in: appointmentPage.text))
+            // Reschedule to a day far ahead (its own zone), then start the televisit, then cancel with a reason.
+            let moved = try await smith.post(
+                "/app/appointments/\(d.johnAppointment.wire)", [("_csrf", token), ("start", "2031-03-04T09:30"), ("minutes", "45")])
+            #expect(moved.status == .seeOther, "\(moved.text)")
+            let stored = try #require(try await world.services.store.find(id: d.johnAppointment, tenantID: d.tenantID) as Appointment?)
+            #expect(stored.endsAt.timeIntervalSince(stored.startsAt) == 45 * 60)
+            let televisit = try await smith.post("/app/appointments/\(d.johnAppointment.wire)/televisit", [("_csrf", token)])
+            #expect(televisit.status == .ok && televisit.text.contains("/rooms/"), "the join link is shown")
+            let booked = try await world.call(
+                .post, "/api/v1/appointments", as: .smith,
+                json: [
+                    "patientId": d.jane.wire, "therapistId": d.smith.wire, "startsAt": "2031-05-01T14:00:00Z", "endsAt": "2031-05-01T14:50:00Z",
+                    "timeZone": "America/New_York", "kind": "in_person",
+                ])
+            let bookedID = try #require(booked.json["id"] as? String, "\(booked.text)")
+            let cancelled = try await smith.post("/app/appointments/\(bookedID)/cancel", [("_csrf", token), ("reason", "Client is unwell")])
+            #expect(cancelled.status == .seeOther)
+            #expect(try await smith.get("/app/appointments/\(bookedID)").text.contains("Client is unwell"))
+
+            // Exact searches through the blind indexes, from the patients page.
+            for (by, term) in [("email", "john.doe@demo.test"), ("phone", "+1-555-0101"), ("dob", "Doe 1985-04-12")] {
+                let found = try await smith.get("/app/patients?by=\(by)&q=\(term.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+                #expect(found.text.contains("Doe, John") && !found.text.contains("Smith, Jane"), "search by \(by)")
+            }
+            #expect(try await smith.get("/app/patients?by=name&q=jane").text.contains("Smith, Jane"))
+
+            // Admin: discharge with a reason, the patient's access log, the audit log with a filter, verification.
+            let admin = TestBrowser(world)
+            try await admin.session(.admin)
+            let adminToken = try #require(TestBrowser.csrf(in: try await admin.get("/app/patients").text))
+            #expect(try await admin.post("/app/patients/\(d.jane.wire)/discharge", [("_csrf", adminToken), ("reason", "Moved away")]).status == .seeOther)
+            #expect(try await world.services.store.find(id: d.jane, tenantID: d.tenantID)?.status == .discharged)
+            let log = try await admin.get("/app/patients/\(d.jane.wire)/access-log")
+            #expect(log.status == .ok && log.text.contains("patient.discharge"))
+            let audit = try await admin.get("/app/audit?action=appointment.cancel")
+            #expect(audit.status == .ok && audit.text.contains("appointment.cancel") && !audit.text.contains("patient.discharge"))
+            #expect(try await admin.get("/app/audit?verify=1").text.contains("intact"))
+            // A therapist has no audit page.
+            #expect(try await smith.get("/app/audit").status == .notFound)
+        }
+    }
 }
