@@ -9,7 +9,9 @@ extension WebApp {
     func loginPage(_ request: Request, _ context: AppRequestContext) -> Response {
         if context.webSession != nil { return WebRenderer.redirect("/app") }
         let token = Secrets.randomToken()
-        var response = page("login", "Sign in", context, ["loginCsrf": token, "tenant": "demo"])
+        // The demo practice is named only where it is seeded (development), never on a production sign-in page.
+        let tenant = services.configuration.seedDemoData ? "demo" : ""
+        var response = page("login", "Sign in", context, ["loginCsrf": token, "tenant": tenant])
         response.headers.append(HTTPField(name: .setCookie, value: WebSessions.setCookie(WebSessions.loginCookieName, token, maxAge: 3600)))
         return response
     }
