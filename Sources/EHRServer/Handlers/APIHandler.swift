@@ -16,9 +16,6 @@ struct APIHandler: APIProtocol {
 
     /// The audit event of the current request, for handlers to name the patient and the changed fields.
     var audit: AuditNote? { RequestScope.current?.audit }
-
-    /// The current instant, to millisecond precision (what every store keeps).
-    var now: Date { millisecondPrecision(Date()) }
 }
 
 // MARK: Input parsing shared by handlers
@@ -56,11 +53,6 @@ extension APIHandler {
 }
 
 extension APIHandler {
-    /// Names of the body fields a request sets (present, non-nil), for the audit event; never their values.
-    func presentFields(_ fields: [String: (any Sendable)?]) -> [String] {
-        fields.compactMap { $0.value == nil ? nil : $0.key }.sorted()
-    }
-
     /// The wire form of the next page's cursor, or nil on the last page.
     func nextCursor<Item>(_ page: Page<Item>, list: CursorCodec.List) -> String? {
         page.next.map { services.cursors.encode($0, list: list) }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,10 +8,7 @@ enum MetricsEndpoint {
     static func respond(_ request: Request, token: String?) throws -> Response {
         if let token {
             let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-            // Compare digests so neither length nor content leaks through timing.
-            let expected = SHA256.hash(data: Data(token.utf8))
-            let actual = SHA256.hash(data: Data(given.utf8))
-            guard expected == actual else {
+            guard Secrets.constantTimeEquals(token, given) else {
                 var response = ProblemError(.unauthenticated("send Authorization: Bearer <metrics token>")).response(instance: "/metrics")
                 response.headers[.wwwAuthenticate] = "Bearer"
                 return response

@@ -22,7 +22,7 @@ final class TestBrowser: Sendable {
         try await send(.get, path, body: nil)
     }
 
-    /// Posts `fields` as a form; `csrf: true` adds the `_csrf` of the page last fetched from `tokenFrom`.
+    /// Posts `fields` as a form (the caller adds `_csrf` when the test wants a valid token).
     @discardableResult
     func post(_ path: String, _ fields: [(String, String)]) async throws -> TestWorld.Reply {
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
