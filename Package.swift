@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -46,6 +47,12 @@ let package = Package(
             name: "EHRSecurity",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What the server reads from untrusted bytes before generated code sees them: list cursors, the strict JSON
+        // scan, RFC 3339 dates. No NIO or OpenAPI imports, so the fuzz targets (Fuzz/) build it with sanitizers quickly.
+        .target(
+            name: "EHRWire",
+            dependencies: ["EHRDomain", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Types generated from the single OpenAPI contract, shared by server and client.
         .target(
             name: "EHRAPI",
@@ -72,7 +79,7 @@ let package = Package(
         .target(
             name: "EHRServer",
             dependencies: [
-                "EHRDomain", "EHRAPI", "EHRPersistence", "EHRSecurity",
+                "EHRDomain", "EHRAPI", "EHRPersistence", "EHRSecurity", "EHRWire",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -95,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "ehr",
             dependencies: [
-                "EHRServer", "EHRDomain", "EHRSecurity",
+                "EHRServer", "EHRDomain", "EHRSecurity", "EHRPersistence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -124,10 +131,33 @@ let package = Package(
         .testTarget(
             name: "EHRServerTests",
             dependencies: [
-                "EHRServer",
+                "EHRServer", "EHRWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (Fuzz/README.md), only with EHR_FUZZ=1: scripts/fuzz builds them with -sanitize=fuzzer,address.
+// The package then holds only the targets they need, so no build tool plugin (the OpenAPI generator) and none of
+// the server's dependencies is compiled with sanitizers. The dependency list stays whole: Package.resolved is the same.
+if ProcessInfo.processInfo.environment["EHR_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzCursorCodec", ["EHRWire", "EHRDomain"]),
+        ("FuzzStrictJSON", ["EHRWire"]),
+        ("FuzzRFC3339", ["EHRWire"]),
+        ("FuzzFieldCipher", ["EHRSecurity", .product(name: "Crypto", package: "swift-crypto")]),
+        ("FuzzAuditCheckpoint", ["EHRSecurity", .product(name: "Crypto", package: "swift-crypto")]),
+    ]
+    let libraries: Set<String> = ["EHRDomain", "EHRSecurity", "EHRWire"]
+    package.targets.removeAll { !libraries.contains($0.name) }
+    package.products = fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) }
+    package.targets += [
+        .systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/FuzzSupport"),
+    ]
+    package.targets += fuzzTargets.map {
+        .executableTarget(name: $0.name, dependencies: $0.dependencies + ["FuzzSupport"], path: "Fuzz/\($0.name)")
+    }
+}

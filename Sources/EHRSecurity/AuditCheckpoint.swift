@@ -71,7 +71,10 @@ public struct AuditCheckpoint: Sendable, Hashable {
         guard parts.count == 6, parts[0] == Self.prefix else { throw AuditCheckpointError.malformed }
         var b64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while b64.count % 4 != 0 { b64 += "=" }
-        guard let tenantData = Data(base64Encoded: b64), let tenant = String(data: tenantData, encoding: .utf8),
+        guard let tenantData = Data(base64Encoded: b64) else { throw AuditCheckpointError.malformed }
+        // Byte for byte: Foundation's UTF-8 decoding drops a leading byte order mark, which would change the tenant.
+        let tenant = String(decoding: tenantData, as: UTF8.self)
+        guard Data(tenant.utf8) == tenantData,
             let count = UInt64(parts[2]), let head = Data(hexString: String(parts[3])), head.count == 32,
             let time = Int64(parts[4]), let sig = Data(hexString: String(parts[5])), sig.count == 32
         else { throw AuditCheckpointError.malformed }

@@ -85,6 +85,20 @@ struct AuditChainTests {
         }
     }
 
+    /// Caught by the round-trip property of Fuzz/FuzzAuditCheckpoint (seed `bom-tenant`): a tenant starting with a byte
+    /// order mark lost it when parsed, so the checkpoint named another tenant and no longer verified.
+    @Test func checkpointKeepsTheTenantByteForByte() throws {
+        let cp = AuditCheckpoint.make(tenantID: "\u{FEFF}x", count: 0, headHash: AuditChain.genesisHash, timeMillis: 0, key: key)
+        let text = cp.encoded()
+        let back = try AuditCheckpoint(encoded: text)
+        #expect(back == cp)
+        #expect(back.isValid(key: key))
+        // A tenant that is not UTF-8 is still refused.
+        let notUTF8 = text.replacingOccurrences(of: "ehrcp1.77u_eA.", with: "ehrcp1._w.")
+        #expect(notUTF8 != text)
+        #expect(throws: AuditCheckpointError.malformed) { try AuditCheckpoint(encoded: notUTF8) }
+    }
+
     @Test func forgedCheckpointRejected() {
         let chain = Fixture.chain(count: 10, key: key)
         let cp = AuditCheckpoint.make(tenantID: "t-acme", records: chain, timeMillis: 5, key: key)

@@ -26,7 +26,7 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 /// Keyset position: the sort key and id of the last item of a page. The server hands it to clients
-/// only as an authenticated opaque token (see `CursorCodec` in EHRServer).
+/// only as an authenticated opaque token (see `CursorCodec` in EHRWire).
 public struct PageCursor: Sendable, Equatable {
     public var key: Date
     public var id: UUID

@@ -1,4 +1,5 @@
 import Crypto
+import EHRWire
 import Foundation
 
 /// Random opaque tokens (refresh tokens, invitations) and their stored form.
@@ -17,18 +18,5 @@ enum Secrets {
     /// Compares two secrets in time independent of where they differ (digests of equal length).
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         SHA256.hash(data: Data(a.utf8)) == SHA256.hash(data: Data(b.utf8))
-    }
-}
-
-extension Data {
-    func base64URLEncoded() -> String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URLEncoded string: String) {
-        var b64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        self.init(base64Encoded: b64)
     }
 }

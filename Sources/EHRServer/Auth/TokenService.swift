@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRWire
 import Foundation
 import JWTKit
 

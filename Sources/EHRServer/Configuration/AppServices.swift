@@ -2,6 +2,7 @@ import Crypto
 import EHRDomain
 import EHRPersistence
 import EHRSecurity
+import EHRWire
 import Foundation
 import Logging
 

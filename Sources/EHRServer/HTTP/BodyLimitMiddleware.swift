@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRWire
 import Hummingbird
 import NIOCore
 import OpenAPIRuntime
@@ -22,7 +23,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
         if body.readableBytes == 0, request.method == .post || request.method == .patch || request.method == .delete || request.method == .put {
             // An absent body is an empty object: optional bodies decode, required fields are named as missing.
             request.body = .init(buffer: ByteBuffer(string: "{}"))
-        } else if body.readableBytes > 0, let problem = StrictJSON.problem(in: body) {
+        } else if body.readableBytes > 0, let problem = StrictJSON.problem(in: body.readableBytesView) {
             throw ProblemError.badRequest("The request body is not valid JSON.", errors: [FieldError("body", problem)])
         }
         do {
@@ -33,33 +34,5 @@ struct BodyLimitMiddleware: RouterMiddleware {
             if !dateErrors.isEmpty { throw ProblemError.badRequest("The request body is not valid.", errors: dateErrors) }
             throw error
         }
-    }
-}
-
-/// Foundation's decoder tolerates some things JSON does not allow (trailing commas); RFC 8259 is the contract.
-enum StrictJSON {
-    /// A description of the first violation, or nil. Scans outside strings only.
-    static func problem(in buffer: ByteBuffer) -> String? {
-        var inString = false
-        var escaped = false
-        var lastSignificant: UInt8 = 0
-        for byte in buffer.readableBytesView {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
-                continue
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if lastSignificant == UInt8(ascii: ",") { return "has a trailing comma" }
-            default:
-                break
-            }
-            lastSignificant = byte
-        }
-        return nil
     }
 }

@@ -1,6 +1,7 @@
 import EHRAPI
 import EHRDomain
 import EHRPersistence
+import EHRWire
 import Foundation
 import OpenAPIRuntime
 

@@ -4,8 +4,9 @@ import Foundation
 
 /// Opaque, tamper-evident list cursors. A cursor names the list it came from and carries a MAC, so a
 /// cursor edited by hand or taken from another list is refused (400) instead of silently re-positioning.
-struct CursorCodec: Sendable {
-    enum List: UInt8, Sendable {
+public struct CursorCodec: Sendable {
+    /// The list a cursor was made for; a cursor of one list is refused by every other.
+    public enum List: UInt8, Sendable {
         case users = 1
         case providers, patients, appointments, notes, auditEvents, accessLog
     }
@@ -13,11 +14,12 @@ struct CursorCodec: Sendable {
     private let key: SymmetricKey
 
     /// - Parameter secret: server key material; the cursor key is derived from it with HKDF.
-    init(secret: Data) {
+    public init(secret: Data) {
         key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), info: Data("mentalspace-ehr list cursor v1".utf8), outputByteCount: 32)
     }
 
-    func encode(_ cursor: PageCursor, list: List) -> String {
+    /// The token a client sends back to get the page after `cursor` of `list`: base64url, 50 characters.
+    public func encode(_ cursor: PageCursor, list: List) -> String {
         var payload = Data([list.rawValue])
         var millis = Int64((cursor.key.timeIntervalSince1970 * 1000).rounded()).bigEndian
         withUnsafeBytes(of: &millis) { payload.append(contentsOf: $0) }
@@ -28,8 +30,11 @@ struct CursorCodec: Sendable {
     }
 
     /// Nil for anything not made by ``encode(_:list:)`` for the same list with the same key.
-    func decode(_ token: String, list: List) -> PageCursor? {
+    public func decode(_ token: String, list: List) -> PageCursor? {
         guard token.count <= 64, let data = Data(base64URLEncoded: token), data.count == 1 + 8 + 16 + 12 else { return nil }
+        // Base64 leaves the last character's low four bits unused, and padding is optional: only the spelling
+        // encode(_:list:) makes is a cursor, so each cursor has exactly one token.
+        guard data.base64URLEncoded() == token else { return nil }
         let bytes = [UInt8](data)
         let payload = Data(bytes[0..<25])
         let expected = HMAC<SHA256>.authenticationCode(for: payload, using: key)
