@@ -3,8 +3,10 @@ import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PostgresNIO
 import SQLKit
 
 /// Owns the connection pools and runs migrations. Wired by hand on FluentKit's `Databases`
@@ -16,13 +18,23 @@ public final class EHRDatabase: Sendable {
     private let id: DatabaseID
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    private let configuration: DatabaseConfiguration
+    /// False only for the benchmark that measures the backstop's cost: no scope is set on any connection.
+    private let rowLevelSecurity: Bool
+    /// The role statements run as in PostgreSQL (`ehr_service` when the connecting role may take it), found once.
+    private let serviceRole = NIOLockedValueBox<String?>(nil)
 
     /// Opens the pools. SQLite runs on one connection (writes are serialised anyway, and a single
     /// connection avoids lock-upgrade failures); PostgreSQL uses `poolSize` connections per event loop.
-    public init(_ configuration: DatabaseConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(
+        _ configuration: DatabaseConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        rowLevelSecurity: Bool = true
+    ) throws {
+        self.rowLevelSecurity = rowLevelSecurity
         self.databases = Databases(threadPool: NIOThreadPool.singleton, on: eventLoopGroup)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.configuration = configuration
         switch configuration {
         case .sqlite(let path):
             let url = URL(fileURLWithPath: path)
@@ -47,8 +59,15 @@ public final class EHRDatabase: Sendable {
         return databases.database(id, logger: logger, on: loop)!
     }
 
-    /// The same handle as SQLKit, for hand-written queries.
-    public var sql: any SQLDatabase { MeteredSQLDatabase(base: fluent as! any SQLDatabase, usage: usage) }
+    /// The same handle as SQLKit, for hand-written queries. In PostgreSQL each statement runs in the current
+    /// task's ``DatabaseScope``.
+    public var sql: any SQLDatabase {
+        if dialect == .postgres && rowLevelSecurity {
+            ScopedSQLDatabase(database: self, base: fluent, usage: usage)
+        } else {
+            MeteredSQLDatabase(base: fluent as! any SQLDatabase, usage: usage)
+        }
+    }
 
     private var sqliteLoop: any EventLoop {
         // The first loop of the group is stable for the life of the process.
@@ -65,7 +84,87 @@ public final class EHRDatabase: Sendable {
         // work instead of trapping on the missing handle.
         let loop = dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()
         guard let database = databases.database(id, logger: logger, on: loop) else { throw StorageError.unavailable }
-        return try await database.transaction { db in try await body(db as! any SQLDatabase) }
+        let scope = DatabaseScope.current
+        guard dialect == .postgres else {
+            return try await database.transaction { db in try await body(db as! any SQLDatabase) }
+        }
+        // PostgreSQL: BEGIN … COMMIT by hand, so the whole transaction, COMMIT included, runs under the checkout's
+        // deadline (see ConnectionDeadline).
+        let box = TransactionResult<T>()
+        try await database.withConnection { [self] connection in
+            try await ConnectionDeadline.run(Self.deadline(for: scope), on: connection) { [self] in
+                let sql = connection as! any SQLDatabase
+                try await sql.raw("BEGIN").run()
+                do {
+                    try await enter(scope, on: sql, local: true)
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    box.set(result)
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
+        return box.value!
+    }
+
+    /// How long one checkout may take: requests get seconds (a dead server must not hold them), the operator's
+    /// commands and maintenance minutes (bulk loads, re-encryption batches).
+    static func deadline(for scope: DatabaseScope?) -> TimeInterval {
+        switch scope {
+        case .system(.administration), .system(.maintenance): 600
+        default: 15
+        }
+    }
+
+    /// Puts a PostgreSQL connection in `scope` (nil: no practice visible) for the rest of the transaction
+    /// (`local`) or of this checkout: the service role, `app.tenant_id` and `app.system`, in one statement that
+    /// always sets all three, so nothing from an earlier checkout of the connection survives.
+    func enter(_ scope: DatabaseScope?, on db: any SQLDatabase, local: Bool) async throws {
+        guard dialect == .postgres, rowLevelSecurity else { return }
+        let role = try await serviceRole(on: db)
+        let (tenant, system) = scope?.settings ?? ("", "")
+        try await db.raw(
+            """
+            SELECT set_config('role', \(bind: role), \(bind: local)), set_config('app.tenant_id', \(bind: tenant), \(bind: local)),
+                set_config('app.system', \(bind: system), \(bind: local))
+            """
+        ).run()
+    }
+
+    /// ``enter(_:on:local:)`` for a raw PostgresNIO connection (checkout-wide).
+    func scopeQuery(_ scope: DatabaseScope?) async throws -> PostgresQuery? {
+        guard rowLevelSecurity else { return nil }
+        let role = try await serviceRole(on: sql)
+        let (tenant, system) = scope?.settings ?? ("", "")
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(role)
+        binds.append(tenant)
+        binds.append(system)
+        return PostgresQuery(
+            unsafeSQL: "SELECT set_config('role', $1, false), set_config('app.tenant_id', $2, false), set_config('app.system', $3, false)",
+            binds: binds)
+    }
+
+    /// `ehr_service` when that role exists and the connecting role may act as it (a superuser, or a member such as
+    /// `ehr_app`); otherwise `none` (the connecting role itself, still under the forced row-level security unless
+    /// it is a superuser or has BYPASSRLS: see docs/security.md).
+    private func serviceRole(on db: any SQLDatabase) async throws -> String {
+        if let known = serviceRole.withLockedValue({ $0 }) { return known }
+        struct Row: Decodable { var role: String }
+        let row = try await db.raw(
+            """
+            SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ehr_service') THEN 'none'
+                WHEN pg_has_role(session_user, 'ehr_service', 'MEMBER') THEN 'ehr_service' ELSE 'none' END AS role
+            """
+        ).first(decoding: Row.self)
+        let role = row?.role ?? "none"
+        if role == "none" {
+            logger.warning("row-level security: the connecting role cannot act as ehr_service; a superuser connection bypasses the backstop")
+        }
+        serviceRole.withLockedValue { $0 = role }
+        return role
     }
 
     /// Applies every pending migration, including the dialect-specific ones.
@@ -76,6 +175,27 @@ public final class EHRDatabase: Sendable {
         }
         let migrations = Migrations()
         migrations.add(EHRMigrations.all(for: dialect))
+        // PostgreSQL: migrations run as the connecting role on a pool of their own, never on a connection a
+        // scoped statement has switched to the service role.
+        switch configuration {
+        case .sqlite:
+            try await migrate(migrations, on: databases)
+        case .postgres(let url, _):
+            let own = Databases(threadPool: NIOThreadPool.singleton, on: eventLoopGroup)
+            own.use(try .postgres(url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace), as: .psql)
+            do {
+                try await migrate(migrations, on: own)
+            } catch {
+                await own.shutdownAsync()
+                throw error
+            }
+            await own.shutdownAsync()
+        }
+        // A role this run created is seen only by a fresh lookup.
+        serviceRole.withLockedValue { $0 = nil }
+    }
+
+    private func migrate(_ migrations: Migrations, on databases: Databases) async throws {
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any())
         try await migrator.setupIfNeeded().get()
         try await migrator.prepareBatch().get()
@@ -89,4 +209,11 @@ public final class EHRDatabase: Sendable {
     public func shutdown() async {
         await databases.shutdownAsync()
     }
+}
+
+/// Carries a transaction's result out of the checkout's `@Sendable` work.
+private final class TransactionResult<T: Sendable>: Sendable {
+    private let box = NIOLockedValueBox<T?>(nil)
+    func set(_ value: T) { box.withLockedValue { $0 = value } }
+    var value: T? { box.withLockedValue { $0 } }
 }

@@ -49,6 +49,10 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
 
 /// Prepares the database for serving: migrations, then the demo practice when configured.
 public func prepareDatabase(services: AppServices) async throws {
+    try await DatabaseScope.system(.administration) { try await prepare(services) }
+}
+
+private func prepare(_ services: AppServices) async throws {
     try await services.database.migrate()
     // Practices created before field encryption get keys, and their rows are sealed, before anything is served.
     try await services.keyMaintenance.encryptLegacyTenants()

@@ -9,7 +9,7 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit", abstract: "Verify the tamper-evident audit log and issue checkpoints.",
         subcommands: [Verify.self, Checkpoint.self])
 
-    struct Verify: AsyncParsableCommand {
+    struct Verify: AdministrationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Walk each practice's hash chain and report the first broken link. Exits 1 when any chain is broken.")
 
@@ -17,7 +17,7 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "A checkpoint printed earlier by `ehr audit checkpoint` (repeatable); detects truncation behind it.")
         var checkpoint: [String] = []
 
-        func run() async throws {
+        func administer() async throws {
             try await withServices(label: "ehr.audit") { services in
                 let checkpoints = try checkpoint.map { text in
                     do { return try AuditCheckpoint(encoded: text) } catch { throw ValidationError("not a checkpoint: \(text.prefix(20))…") }
@@ -47,14 +47,14 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
-    struct Checkpoint: AsyncParsableCommand {
+    struct Checkpoint: AdministrationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a signed head (practice, count, head hash, time) per practice. Keep it outside the database (a ticket, a WORM bucket, a printout)."
         )
 
         @Option(help: "Only this practice (slug); default: every practice.") var tenant: String?
 
-        func run() async throws {
+        func administer() async throws {
             try await withServices(label: "ehr.audit") { services in
                 let practices = try await selectedPractices(services, tenant)
                 for practice in practices {
@@ -69,13 +69,13 @@ struct AuditCommand: AsyncParsableCommand {
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keys", abstract: "Manage practices' encryption keys.", subcommands: [Rotate.self])
 
-    struct Rotate: AsyncParsableCommand {
+    struct Rotate: AdministrationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a new data key for a practice and re-encrypt its rows in batches while the service keeps serving.")
 
         @Option(help: "The practice (slug).") var tenant: String
 
-        func run() async throws {
+        func administer() async throws {
             try await withServices(label: "ehr.keys") { services in
                 let practice = try await services.practice(slug: tenant)
                 print("Rotating the data key of '\(practice.slug)'; the service keeps serving (old rows decrypt until moved)…")
@@ -87,14 +87,14 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 extension TenantCommand {
-    struct Shred: AsyncParsableCommand {
+    struct Shred: AdministrationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Destroy a practice's keys (crypto-shredding): its patients' data becomes unreadable for good.")
 
         @Option(help: "The practice (slug).") var tenant: String
         @Flag(help: "Do not ask for confirmation (for scripts).") var yes = false
 
-        func run() async throws {
+        func administer() async throws {
             try await withServices(label: "ehr.tenant") { services in
                 let practice = try await services.practice(slug: tenant)
                 print(

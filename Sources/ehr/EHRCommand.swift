@@ -1,4 +1,5 @@
 import ArgumentParser
+import EHRPersistence
 import EHRServer
 import Foundation
 import Hummingbird
@@ -46,10 +47,10 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Migrate: AsyncParsableCommand {
+struct Migrate: AdministrationCommand {
     static let configuration = CommandConfiguration(abstract: "Apply pending database migrations.")
 
-    func run() async throws {
+    func administer() async throws {
         let services = try await openServices(label: "ehr.migrate")
         try await services.database.migrate()
         print("migrations applied")
@@ -57,10 +58,10 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
-struct Seed: AsyncParsableCommand {
+struct Seed: AdministrationCommand {
     static let configuration = CommandConfiguration(abstract: "Create the demo practice (idempotent) and print its accounts.")
 
-    func run() async throws {
+    func administer() async throws {
         let services = try await openServices(label: "ehr.seed")
         try await services.database.migrate()
         let created = try await services.demoSeed.seed()
@@ -76,7 +77,7 @@ struct Seed: AsyncParsableCommand {
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage practices.", subcommands: [Create.self, Shred.self])
 
-    struct Create: AsyncParsableCommand {
+    struct Create: AdministrationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a practice and its first admin. The password comes from EHR_ADMIN_PASSWORD or a prompt.")
 
@@ -84,7 +85,7 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "Display name of the practice.") var name: String
         @Option(name: .customLong("admin-email"), help: "Email of the first admin.") var adminEmail: String
 
-        func run() async throws {
+        func administer() async throws {
             let password = try ProcessInfo.processInfo.environment["EHR_ADMIN_PASSWORD"] ?? Self.prompt("Password for \(adminEmail): ")
             let services = try await openServices(label: "ehr.tenant")
             try await services.database.migrate()
@@ -102,5 +103,17 @@ struct TenantCommand: AsyncParsableCommand {
             guard let raw = getpass(text) else { throw ValidationError("no password given") }
             return String(cString: raw)
         }
+    }
+}
+
+/// A command an operator runs against the database directly: it works on the narrow path that sees every
+/// practice (row-level security's `SystemAccess.administration`), which the service never takes for a request.
+protocol AdministrationCommand: AsyncParsableCommand {
+    func administer() async throws
+}
+
+extension AdministrationCommand {
+    func run() async throws {
+        try await DatabaseScope.system(.administration) { try await administer() }
     }
 }

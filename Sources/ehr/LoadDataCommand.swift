@@ -11,7 +11,7 @@ struct DevCommand: AsyncParsableCommand {
 
 /// Generates a realistic data set for benchmarks: several practices, their therapists, patients and
 /// non-overlapping appointments spread over past and future, written through the repositories.
-struct GenerateLoadData: AsyncParsableCommand {
+struct GenerateLoadData: AdministrationCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate-load-data",
         abstract: "Create benchmark practices (slugs bench-1 ... bench-N) and write a fixtures JSON for the load scripts.")
@@ -32,7 +32,7 @@ struct GenerateLoadData: AsyncParsableCommand {
         var therapists: [Therapist]
     }
 
-    func run() async throws {
+    func administer() async throws {
         guard let password = ProcessInfo.processInfo.environment["EHR_BENCH_PASSWORD"], password.count >= 12 else {
             throw ValidationError("set EHR_BENCH_PASSWORD (12+ characters) for the generated accounts")
         }
@@ -63,14 +63,14 @@ struct GenerateLoadData: AsyncParsableCommand {
 
 /// Appends synthetic events to a practice's audit chain, to measure `ehr audit verify` on long chains
 /// (see `scripts/audit-verify-scale`).
-struct GenerateAuditEvents: AsyncParsableCommand {
+struct GenerateAuditEvents: AdministrationCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate-audit-events", abstract: "Append synthetic audit events to a practice's chain (for measuring verification).")
 
     @Option(help: "Practice slug.") var tenant = "demo"
     @Option(help: "Events to append.") var count = 1_000_000
 
-    func run() async throws {
+    func administer() async throws {
         let services = try await openServices(label: "ehr.dev")
         try await services.database.migrate()
         let practice = try await services.practice(slug: tenant)

@@ -198,7 +198,7 @@ struct AuditCrashTests {
         logger.logLevel = .error
         let services = try await AppServices.make(configuration: configuration, logger: logger)
         do {
-            let result = try await body(services)
+            let result = try await DatabaseScope.system(.administration) { try await body(services) }
             await services.database.shutdown()
             return result
         } catch {

@@ -293,7 +293,7 @@ struct AuditTableTamperingTests {
         try await withWorld(backend) { world in
             let log = world.services.auditLog
             let database = world.services.database
-            let sql = database.sql
+            let sql = world.owner.sql
             let dialect = database.dialect
             let tenants = [TestWorld.demo.tenantID, TestWorld.other.tenantID]
 
@@ -341,7 +341,7 @@ struct AuditTableTamperingTests {
                 let steps = t.steps
                 let checkBystander = trial % 10 == 0
                 do {
-                    try await database.transaction { db in
+                    try await world.owner.transaction { db in
                         for statement in dropTriggers { try await db.raw(statement).run() }
                         for step in steps { try await step.apply(on: db) }
                         let withCheckpoint = try await log.verify(tenantID: tenant, checkpoint: checkpoint, on: db)
@@ -406,7 +406,7 @@ struct AuditTableTamperingTests {
     @Test(arguments: TestBackend.all)
     func auditEventsAreAppendOnly(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let sql = world.services.database.sql
+            let sql = world.owner.sql
             let tenant = TestWorld.demo.tenantID
             let calls = try await Self.makeChains(world, rounds: 1)
             let before = try await Self.rows(of: tenant, on: sql)

@@ -152,7 +152,7 @@ struct BreakGlassAndAuditAPITests {
     /// as an attacker with schema rights could.
     static func withoutAppendOnlyTriggers(_ world: TestWorld, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
         let postgres = world.services.database.dialect == .postgres
-        try await world.services.database.transaction { db in
+        try await world.owner.transaction { db in
             if postgres {
                 try await db.raw("ALTER TABLE audit_events DISABLE TRIGGER USER").run()
             } else {

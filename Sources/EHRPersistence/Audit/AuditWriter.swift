@@ -38,7 +38,10 @@ public actor AuditWriter {
             let drafts = batch.map(\.draft)
             let start = ContinuousClock.now
             do {
-                try await database.transaction { [log] db in try await log.append(drafts, on: db) }
+                // One flush seals events of several practices: the writer's named path (see SystemAccess).
+                try await DatabaseScope.system(.auditWriter) {
+                    try await database.transaction { [log] db in try await log.append(drafts, on: db) }
+                }
                 eventsWritten += drafts.count
                 flushes += 1
                 let (seconds, attoseconds) = (ContinuousClock.now - start).components

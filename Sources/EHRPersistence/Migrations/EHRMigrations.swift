@@ -16,6 +16,7 @@ public enum EHRMigrations {
         }
         list.append(HardeningSchema(dialect: dialect))
         list.append(WebSessionSchema(dialect: dialect))
+        if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
         return list
     }
 }

@@ -1,5 +1,7 @@
+import FluentKit
 import FluentPostgresDriver
 import Foundation
+import Logging
 import NIOCore
 import PostgresNIO
 import SQLKit
@@ -23,9 +25,22 @@ enum PostgresFastRows {
             }
         }
         let statement = PostgresQuery(unsafeSQL: text, binds: bindings)
+        let enter = try await database.scopeQuery(DatabaseScope.current)
         let logger = postgres.logger
-        return try await postgres.withConnection { connection in
+        let deadline = EHRDatabase.deadline(for: DatabaseScope.current)
+        return try await database.fluent.withConnection { checkout in
+            try await ConnectionDeadline.run(deadline, on: checkout) {
+                try await rows(of: statement, entering: enter, on: checkout as! any PostgresDatabase, logger: logger)
+            }
+        }
+    }
+
+    private static func rows(
+        of statement: PostgresQuery, entering enter: PostgresQuery?, on postgres: any PostgresDatabase, logger: Logger
+    ) async throws -> [AppointmentRow] {
+        try await postgres.withConnection { connection in
             connection.eventLoop.makeFutureWithTask {
+                if let enter { _ = try await connection.query(enter, logger: logger).collect() }
                 var rows: [AppointmentRow] = []
                 for try await row in try await connection.query(statement, logger: logger) {
                     let (id, tenantID, patientID, therapistID, startsAt, endsAt, timeZone, status, kind, reason, cancellation, createdAt, updatedAt) =

@@ -146,10 +146,20 @@ extension SQLStore: AppointmentRepository {
         if a.status.occupiesSlot, let conflict = try await conflictingAppointment(a, on: sql) {
             throw DomainError.appointmentOverlap(conflictingID: conflict)
         }
-        do {
-            try await self.write(write)
-        } catch  where Self.isOverlapViolation(error) {
-            throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
+        // Two transactions inserting overlapping rows at once may deadlock on the exclusion constraint's check;
+        // PostgreSQL aborts one (40P01). Its retry then finds the winner (409) or books the slot if the winner
+        // rolled back: never a 500 for a double booking.
+        var attempt = 0
+        while true {
+            do {
+                try await self.write(write)
+                return
+            } catch  where Self.isOverlapViolation(error) {
+                throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
+            } catch  where isTransientConflict(error) && attempt < 5 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * attempt))
+            }
         }
     }
 

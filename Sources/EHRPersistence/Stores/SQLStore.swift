@@ -87,3 +87,10 @@ func isUniqueViolation(_ error: any Error) -> Bool {
     let text = String(reflecting: error)
     return text.contains("UNIQUE constraint failed") || text.contains("23505")
 }
+
+/// Whether PostgreSQL aborted the transaction to resolve a deadlock (40P01) or a serialization conflict
+/// (40001): the work may simply be tried again.
+func isTransientConflict(_ error: any Error) -> Bool {
+    let text = String(reflecting: error)
+    return text.contains("40P01") || text.contains("40001")
+}

@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRPersistence
 import Foundation
 
 /// The outcome of a successful sign-in or refresh.
@@ -36,12 +37,14 @@ struct AuthService: Sendable {
 
         let accountKey = Secrets.hash("account:\(slug):\(email)")
         let addressKey = Secrets.hash("ip:\(clientIP)")
-        let tenant = try await tenants.find(slug: slug)
+        let tenant = try await DatabaseScope.system(.signIn) { try await tenants.find(slug: slug) }
         if let tenant { Self.audit(tenant.id, nil, nil) }
         // The attempt is counted before bcrypt runs, atomically, so parallel guesses cannot all pass the check.
         try await reserveAttempt(keys: [accountKey, addressKey], now: now)
 
-        let user = try await tenant.asyncFlatMap { try await users.find(email: email, tenantID: $0.id) }
+        let user = try await tenant.asyncFlatMap { tenant in
+            try await DatabaseScope.tenant(tenant.id) { try await users.find(email: email, tenantID: tenant.id) }
+        }
         if let user { Self.audit(user.tenantID, user.id, user.role) }
         let storedHash = user?.passwordHash ?? decoyHash
         let matches: Bool
@@ -59,15 +62,20 @@ struct AuthService: Sendable {
         // A success is no failure: the account starts over, and the address gets its attempt back.
         try await auth.clearSignInAttempts(key: accountKey)
         try await auth.releaseSignInAttempt(key: addressKey)
-        return try await issue(for: user, familyID: UUID(), now: now, rotating: nil)
+        return try await DatabaseScope.tenant(user.tenantID) { try await issue(for: user, familyID: UUID(), now: now, rotating: nil) }
     }
 
     /// Exchanges a refresh token for a new pair. A token presented a second time means it was
     /// stolen or replayed: the whole family is revoked, ending the session everywhere.
     func refresh(token: String, now: Date = Date()) async throws -> IssuedTokens {
         let invalid = DomainError.unauthenticated("the refresh token is invalid, expired or revoked")
-        guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { throw invalid }
+        guard let record = try await findRefreshToken(token) else { throw invalid }
         Self.audit(record.tenantID, record.userID, record.role)
+        return try await DatabaseScope.tenant(record.tenantID) { try await refresh(record, now: now) }
+    }
+
+    private func refresh(_ record: RefreshTokenRecord, now: Date) async throws -> IssuedTokens {
+        let invalid = DomainError.unauthenticated("the refresh token is invalid, expired or revoked")
         if record.revokedAt != nil { throw invalid }
         if record.rotatedAt != nil {
             try await auth.revokeFamily(record.familyID, at: now)
@@ -83,17 +91,29 @@ struct AuthService: Sendable {
 
     /// Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to reveal).
     func logout(token: String, now: Date = Date()) async throws {
-        guard !token.isEmpty, token.count <= 200, let record = try await auth.findRefreshToken(hash: Secrets.hash(token)) else { return }
+        guard let record = try await findRefreshToken(token) else { return }
         Self.audit(record.tenantID, record.userID, record.role)
-        try await auth.revokeFamily(record.familyID, at: now)
+        try await DatabaseScope.tenant(record.tenantID) { try await auth.revokeFamily(record.familyID, at: now) }
+    }
+
+    /// A refresh token by its hash, before its practice is known: the narrow path (SystemAccess.tokenLookup).
+    private func findRefreshToken(_ token: String) async throws -> RefreshTokenRecord? {
+        guard !token.isEmpty, token.count <= 200 else { return nil }
+        return try await DatabaseScope.system(.tokenLookup) { try await auth.findRefreshToken(hash: Secrets.hash(token)) }
     }
 
     /// Sets the password of an invited account. Unknown, used and expired invitations are all 404.
     func acceptInvitation(token: String, password: String, now: Date = Date()) async throws -> User {
         let problems = PasswordPolicy.problems(password)
-        let invitation = token.count <= 200 ? try await auth.findInvitation(hash: Secrets.hash(token)) : nil
-        if let invitation { Self.audit(invitation.tenantID, invitation.userID, nil) }
-        guard let invitation, invitation.usedAt == nil, invitation.expiresAt > now,
+        let invitation =
+            token.count <= 200 ? try await DatabaseScope.system(.tokenLookup) { try await auth.findInvitation(hash: Secrets.hash(token)) } : nil
+        guard let invitation else { throw DomainError.notFound }
+        Self.audit(invitation.tenantID, invitation.userID, nil)
+        return try await DatabaseScope.tenant(invitation.tenantID) { try await accept(invitation, password: password, problems: problems, now: now) }
+    }
+
+    private func accept(_ invitation: InvitationRecord, password: String, problems: [FieldError], now: Date) async throws -> User {
+        guard invitation.usedAt == nil, invitation.expiresAt > now,
             let user = try await users.find(id: invitation.userID, tenantID: invitation.tenantID), user.active
         else { throw DomainError.notFound }
         if !problems.isEmpty { throw DomainError.validation(problems) }

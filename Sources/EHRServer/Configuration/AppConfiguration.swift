@@ -40,6 +40,9 @@ public struct AppConfiguration: Sendable {
     public var keyCacheLifetime: TimeInterval
     /// False only with `EHR_BENCH_DISABLE_AUDIT=1`, to measure the audit writer's cost; refused in production.
     public var auditEnabled: Bool
+    /// False only with `EHR_BENCH_DISABLE_RLS=1`, to measure what PostgreSQL's row-level security backstop costs
+    /// (statements then run as the connecting role with no scope); refused in production.
+    public var rowLevelSecurity = true
     /// Load balancers whose `X-Forwarded-For` names the client (`EHR_TRUSTED_PROXIES`, CIDR list; none by default).
     public var trustedProxies: TrustedProxies
     /// bcrypt checks running at once; sign-ins beyond `bcryptConcurrency + bcryptQueue` waiting get 503 at once.
@@ -101,6 +104,10 @@ public struct AppConfiguration: Sendable {
         if !auditEnabled, environment == .production {
             throw ConfigurationError.invalid("EHR_BENCH_DISABLE_AUDIT", "is a benchmark switch and is refused in production")
         }
+        let rowLevelSecurity = env["EHR_BENCH_DISABLE_RLS"] != "1"
+        if !rowLevelSecurity, environment == .production {
+            throw ConfigurationError.invalid("EHR_BENCH_DISABLE_RLS", "is a benchmark switch and is refused in production")
+        }
         let keyCache = try int("EHR_KEY_CACHE_SECONDS", 10)
         guard (0...300).contains(keyCache) else { throw ConfigurationError.invalid("EHR_KEY_CACHE_SECONDS", "must be 0 to 300") }
         let metricsToken = env["EHR_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -129,7 +136,7 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError.invalid("EHR_BCRYPT_CONCURRENCY", "must be at least 1 (and EHR_BCRYPT_QUEUE at least 0)")
         }
 
-        return AppConfiguration(
+        var configuration = AppConfiguration(
             environment: environment,
             hostname: env["EHR_HOST"] ?? "127.0.0.1",
             port: try int("EHR_PORT", 8080),
@@ -156,6 +163,8 @@ public struct AppConfiguration: Sendable {
             trustedProxies: trustedProxies,
             bcryptConcurrency: bcryptConcurrency,
             bcryptQueue: bcryptQueue)
+        configuration.rowLevelSecurity = rowLevelSecurity
+        return configuration
     }
 }
 

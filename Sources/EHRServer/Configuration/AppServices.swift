@@ -26,7 +26,7 @@ public struct AppServices: Sendable {
     /// Opens the database and loads (or, in development, creates) the signing key. Does not migrate.
     public static func make(configuration: AppConfiguration, logger: Logger) async throws -> AppServices {
         _ = EHRMetrics.bootstrap
-        let database = try EHRDatabase(configuration.database, logger: logger)
+        let database = try EHRDatabase(configuration.database, logger: logger, rowLevelSecurity: configuration.rowLevelSecurity)
         let key = try SigningKeyStore.load(pem: configuration.jwt.privateKeyPEM, dataDirectory: configuration.dataDirectory)
         let tokens = await TokenService(
             privateKey: key, issuer: configuration.jwt.issuer, audience: configuration.jwt.audience,

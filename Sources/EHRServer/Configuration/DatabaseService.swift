@@ -7,6 +7,9 @@ struct DatabaseService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await database.shutdown()
+        // When the service group is cancelled rather than shut down gracefully (a failing test, a second signal),
+        // this task is cancelled too; the pools must still close, so close them from a task that is not.
+        let database = self.database
+        await Task { await database.shutdown() }.value
     }
 }

@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRPersistence
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -45,8 +46,11 @@ struct RequestScopeMiddleware: RouterMiddleware {
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }
-        var response = try await RequestScope.$current.withValue(scope) {
-            try await next(request, context)
+        // The database shows this request only its practice's rows (row-level security in PostgreSQL); public
+        // operations start with none and name their narrow lookups (SystemAccess).
+        let principal = scope.principal
+        var response = try await DatabaseScope.$current.withValue(principal.map { .tenant($0.tenantID) }) {
+            try await RequestScope.$current.withValue(scope) { try await next(request, context) }
         }
         response.headers[.requestID] = requestID
         return response

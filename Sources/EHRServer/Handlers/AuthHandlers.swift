@@ -1,5 +1,6 @@
 import EHRAPI
 import EHRDomain
+import EHRPersistence
 import Foundation
 import OpenAPIRuntime
 
@@ -33,10 +34,15 @@ extension APIHandler {
     func acceptInvite(_ input: Operations.AcceptInvite.Input) async throws -> Operations.AcceptInvite.Output {
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
         let user = try await services.auth.acceptInvitation(token: body.token, password: body.password)
-        return .ok(.init(body: .json(try await authUser(user))))
+        return .ok(.init(body: .json(try await DatabaseScope.tenant(user.tenantID) { try await authUser(user) })))
     }
 
+    /// Public operations have no practice scope until the account is known: its details are read in its practice's.
     private func tokenResponse(_ issued: IssuedTokens) async throws -> Components.Schemas.TokenResponse {
+        try await DatabaseScope.tenant(issued.user.tenantID) { try await scopedTokenResponse(issued) }
+    }
+
+    private func scopedTokenResponse(_ issued: IssuedTokens) async throws -> Components.Schemas.TokenResponse {
         .init(
             accessToken: issued.accessToken, refreshToken: issued.refreshToken, tokenType: .bearer, expiresIn: issued.expiresIn,
             user: try await authUser(issued.user))

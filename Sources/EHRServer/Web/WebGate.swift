@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRPersistence
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -43,6 +44,8 @@ struct WebGate: Sendable {
             }
             context.form = form
         }
-        return try await RequestScope.$current.withValue(scope) { try await next(request, context) }
+        return try await DatabaseScope.$current.withValue(session.map { .tenant($0.principal.tenantID) }) {
+            try await RequestScope.$current.withValue(scope) { try await next(request, context) }
+        }
     }
 }

@@ -27,13 +27,15 @@ struct WebSessions: Sendable {
     /// Signs in and returns the new session's cookie value.
     func signIn(tenant: String, email: String, password: String, clientIP: String) async throws -> String {
         let issued = try await services.auth.login(tenantSlug: tenant, email: email, password: password, clientIP: clientIP)
-        guard let family = try await services.store.findRefreshToken(hash: Secrets.hash(issued.refreshToken))?.familyID else {
-            throw DomainError.unauthenticated("the session could not be started")
-        }
         let token = Secrets.randomToken()
-        try await services.store.createWebSession(
-            tokenHash: Secrets.hash(token), tenantID: issued.user.tenantID, userID: issued.user.id, familyID: family,
-            csrfToken: Secrets.randomToken(), at: Date())
+        try await DatabaseScope.tenant(issued.user.tenantID) {
+            guard let family = try await services.store.findRefreshToken(hash: Secrets.hash(issued.refreshToken))?.familyID else {
+                throw DomainError.unauthenticated("the session could not be started")
+            }
+            try await services.store.createWebSession(
+                tokenHash: Secrets.hash(token), tenantID: issued.user.tenantID, userID: issued.user.id, familyID: family,
+                csrfToken: Secrets.randomToken(), at: Date())
+        }
         return token
     }
 
@@ -41,7 +43,13 @@ struct WebSessions: Sendable {
     func session(cookie: String?, now: Date = Date()) async throws -> WebSession? {
         guard let cookie, !cookie.isEmpty, cookie.count <= 200 else { return nil }
         let hash = Secrets.hash(cookie)
-        guard let record = try await services.store.webSession(tokenHash: hash) else { return nil }
+        guard let record = try await DatabaseScope.system(.tokenLookup, { try await services.store.webSession(tokenHash: hash) }) else {
+            return nil
+        }
+        return try await DatabaseScope.tenant(record.tenantID) { try await session(record, hash: hash, now: now) }
+    }
+
+    private func session(_ record: WebSessionRecord, hash: String, now: Date) async throws -> WebSession? {
         let expired = now.timeIntervalSince(record.lastSeenAt) > Self.idleLimit || now.timeIntervalSince(record.createdAt) > Self.absoluteLimit
         guard !expired, record.userActive, record.familyLive else {
             try await end(tokenHash: hash, familyID: record.familyID, now: now)

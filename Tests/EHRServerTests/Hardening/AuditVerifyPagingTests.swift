@@ -14,7 +14,7 @@ import Testing
         try await withWorld(backend) { world in
             let d = TestWorld.demo
             let log = world.services.auditLog
-            let sql = world.services.database.sql
+            let sql = world.owner.sql
             let drafts = (0..<(AuditLog.verifyPageSize * 2 + 7)).map { i in
                 AuditEventDraft(
                     tenantID: d.tenantID, actorID: "system:test", actorRole: "system", action: "test.event", resourceType: "test",

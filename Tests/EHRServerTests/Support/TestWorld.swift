@@ -17,6 +17,9 @@ struct TestWorld: Sendable {
     let client: any TestClientProtocol
     /// Set for `withWorld(concurrent: true)`: many connections, a generous timeout, requests run at once.
     var pool: ConcurrentClient? = nil
+    /// The database as the role that migrated it, outside row-level security (PostgreSQL: the test cluster's
+    /// superuser): for tests that play someone with database rights (tampering, disabling triggers).
+    var owner: EHRDatabase
 
     /// Deterministic seed ids of a practice.
     struct Practice: Sendable {
@@ -163,9 +166,11 @@ func withWorld(
     let services = try await AppServices.make(configuration: configuration, logger: logger)
     do {
         try await services.database.migrate()
-        let hash = try await TestDatabases.demoPasswordHash(services)
-        try await services.demoSeed.seed(slug: "demo", name: "Demo Practice", passwordHash: hash)
-        try await services.demoSeed.seed(slug: "other", name: "Other Practice", passwordHash: hash)
+        try await DatabaseScope.system(.administration) {
+            let hash = try await TestDatabases.demoPasswordHash(services)
+            try await services.demoSeed.seed(slug: "demo", name: "Demo Practice", passwordHash: hash)
+            try await services.demoSeed.seed(slug: "other", name: "Other Practice", passwordHash: hash)
+        }
     } catch {
         // The app (which closes the pools on shutdown) never started: close them here.
         await services.database.shutdown()
@@ -173,11 +178,17 @@ func withWorld(
         throw error
     }
     let app = try buildApplication(services: services)
+    let owner =
+        services.database.dialect == .postgres
+        ? try EHRDatabase(database.configuration, logger: logger, rowLevelSecurity: false) : services.database
+    defer { if owner !== services.database { Task { await owner.shutdown() } } }
     do {
         try await app.test(.live) { client in
             let pool = concurrent ? ConcurrentClient(port: client.port!) : nil
             defer { pool?.session.invalidateAndCancel() }
-            try await body(TestWorld(services: services, client: client, pool: pool))
+            // The server runs in its own tasks (scoped per request); the test's own direct reads and writes of the
+            // database take the operator's path.
+            try await DatabaseScope.system(.administration) { try await body(TestWorld(services: services, client: client, pool: pool, owner: owner)) }
         }
     } catch {
         await database.cleanup()
@@ -200,14 +211,20 @@ enum TestDatabases {
             return Fresh(configuration: .sqlite(path: scratch.appendingPathComponent("test.sqlite").path), cleanup: {})
         case .postgres(let baseURL):
             let name = "ehr_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-            let admin = try EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin"))
-            try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run()
+            let admin = try EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin"), rowLevelSecurity: false)
+            do {
+                try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run()
+            } catch {
+                await admin.shutdown()
+                throw error
+            }
             await admin.shutdown()
             let url = replacingDatabase(in: baseURL, with: String(name))
             return Fresh(
                 configuration: .postgres(url: url, poolSize: 2),
                 cleanup: {
-                    guard let admin = try? EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin")) else { return }
+                    guard let admin = try? EHRDatabase(.postgres(url: baseURL, poolSize: 1), logger: Logger(label: "ehr.test.admin"), rowLevelSecurity: false)
+                    else { return }
                     try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: String(name)) WITH (FORCE)").run()
                     await admin.shutdown()
                 })
