@@ -49,37 +49,91 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The instant `string` names, with or without fractional seconds, in UTC or at an offset;
-    /// nil for anything else, including a day that does not exist and an instant ``format(_:)`` cannot write back.
+    /// The instant `string` names: exactly `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (the contract's pattern), a day
+    /// that exists, hours 00–23, minutes and seconds 00–59 (no leap seconds: an instant cannot hold one), an offset of
+    /// at most 18:00, from 1583-01-01 (the first whole Gregorian year) to the last millisecond ``format(_:)`` can
+    /// write; nil for anything else. Fractions beyond milliseconds are rounded.
     public static func parse(_ string: String) -> Date? {
-        // Foundation rolls impossible days over (February 30th becomes March 2nd); refuse them instead.
-        guard string.count >= 10, let day = CalendarDate(iso: String(string.prefix(10))), day >= firstGregorianDay,
-            let date = foundationParse(string)
-        else { return nil }
-        return writableMillis.contains((date.timeIntervalSince1970 * 1000).rounded()) ? date : nil
+        let utf8 = string.utf8
+        return utf8.withContiguousStorageIfAvailable(parse) ?? Array(utf8).withUnsafeBufferPointer(parse)
     }
 
-    /// Foundation reads days before 1582-10-15 in the Julian calendar, while format(_:) writes the proleptic Gregorian
-    /// one of RFC 3339: an earlier date would move by up to ten days on a round trip. So parsing starts there, in the
-    /// text and in UTC, and ends at the last millisecond a four-digit year can write.
-    private static let firstGregorianDay = CalendarDate(year: 1582, month: 10, day: 15)!
-    private static let writableMillis: ClosedRange<Double> = -12_219_292_800_000...253_402_300_799_999
-
-    private static func foundationParse(_ string: String) -> Date? {
-        if let date = try? Date(
-            string,
-            strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(
-                separator: .omitted))
-        {
-            return date
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Date? {
+        func number(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= b.count else { return nil }
+            var value = 0
+            for i in start..<(start + count) {
+                let digit = Int(b[i]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
         }
-        if let date = try? Date(string, strategy: .iso8601) { return date }
-        return withOffset.date(from: string)
+        func byte(_ i: Int, _ expected: Character) -> Bool { i < b.count && b[i] == expected.asciiValue! }
+        guard b.count >= 20, let year = number(0, 4), byte(4, "-"), let month = number(5, 2), byte(7, "-"), let day = number(8, 2),
+            byte(10, "T"), let hour = number(11, 2), byte(13, ":"), let minute = number(14, 2), byte(16, ":"), let second = number(17, 2),
+            year >= 1583, (1...12).contains(month), (1...daysIn(month, of: year)).contains(day), hour <= 23, minute <= 59, second <= 59
+        else { return nil }
+        var i = 19
+        var millis = 0
+        if byte(i, ".") {
+            i += 1
+            let first = i
+            var scale = 100
+            var rest = 0.0
+            var restScale = 0.1
+            while i < b.count, (48...57).contains(b[i]) {
+                let digit = Int(b[i]) - 48
+                if scale > 0 {
+                    millis += digit * scale
+                    scale /= 10
+                } else {
+                    rest += Double(digit) * restScale
+                    restScale /= 10
+                }
+                i += 1
+            }
+            guard i > first else { return nil }
+            if rest >= 0.5 { millis += 1 }
+        }
+        var offsetMinutes = 0
+        if byte(i, "Z") || byte(i, "z") {
+            i += 1
+        } else if byte(i, "+") || byte(i, "-") {
+            let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+            guard let hours = number(i + 1, 2), byte(i + 3, ":"), let minutes = number(i + 4, 2), minutes <= 59, hours * 60 + minutes <= 18 * 60
+            else { return nil }
+            offsetMinutes = sign * (hours * 60 + minutes)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let total = Int64(days) * 86_400_000 + Int64(((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis)
+        guard writableMillis.contains(Double(total)) else { return nil }
+        return Date(timeIntervalSince1970: Double(total) / 1000)
     }
 
-    private nonisolated(unsafe) static let withOffset: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
+    private static func daysIn(_ month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+    private static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The first instant after an offset is applied (1582-12-31 at +18:00 precedes 1583-01-01 UTC) to the last
+    /// millisecond a four-digit year can write.
+    private static let writableMillis: ClosedRange<Double> = -12_212_618_400_000...253_402_300_799_999
 }

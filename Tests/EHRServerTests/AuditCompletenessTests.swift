@@ -171,5 +171,6 @@ struct AuditCompletenessTests {
             #expect(entry.isList == operation.isList, "\(operation.key): list")
             if operation.template.hasPrefix("/api/v1/") { #expect(entry.audit != nil, "\(operation.key) is not audited") }
         }
+        #expect(Set(contract.filter(\.bodyRequired).map(\.key)) == APIOperations.bodyRequired, "required request bodies differ")
     }
 }

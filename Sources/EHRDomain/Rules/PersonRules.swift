@@ -65,8 +65,8 @@ extension Validator {
         let line1 = text(a.line1, "\(field).line1", max: 200)
         let line2 = text(a.line2, "\(field).line2", max: 200, required: false)
         let city = text(a.city, "\(field).city", max: 100)
-        let state = text(a.state, "\(field).state", max: 50)
-        let postal = text(a.postalCode, "\(field).postalCode", max: 20)
+        let state = addressState(a.state, "\(field).state")
+        let postal = postalCode(a.postalCode, "\(field).postalCode")
         guard let line1, let city, let state, let postal else { return nil }
         return Address(line1: line1, line2: line2, city: city, state: state, postalCode: postal)
     }
@@ -89,6 +89,36 @@ extension Validator {
             return nil
         }
         return value
+    }
+
+    /// A US state code as two letters exactly (stored upper-cased).
+    mutating func addressState(_ raw: String?, _ field: String) -> String? {
+        guard let raw, !raw.isEmpty else {
+            add(field, "is required")
+            return nil
+        }
+        guard raw.utf8.count == 2, raw.allSatisfy({ $0.isLetter && $0.isASCII }) else {
+            add(field, "must be a two-letter state code")
+            return nil
+        }
+        return raw.uppercased()
+    }
+
+    /// A US ZIP code: five digits, optionally a dash and four more.
+    mutating func postalCode(_ raw: String?, _ field: String) -> String? {
+        guard let raw, !raw.isEmpty else {
+            add(field, "is required")
+            return nil
+        }
+        let bytes = Array(raw.utf8)
+        let valid =
+            (bytes.count == 5 || (bytes.count == 10 && bytes[5] == UInt8(ascii: "-")))
+            && bytes.enumerated().allSatisfy { $0.offset == 5 || (48...57).contains($0.element) }
+        guard valid else {
+            add(field, "must be a ZIP code: 12345 or 12345-6789")
+            return nil
+        }
+        return raw
     }
 
     /// A list of specialties: at most 50, each 1–100 characters.

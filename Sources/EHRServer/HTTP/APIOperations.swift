@@ -148,8 +148,18 @@ enum APIOperations {
         op(.get, "/app/audit", "audit.list"),
     ]
 
+    /// Operations whose request body the contract requires (`requestBody.required: true`): an empty body is 400,
+    /// not an empty object. A test checks the set against the contract.
+    static let bodyRequired: Set<String> = [
+        "POST /api/v1/auth/login", "POST /api/v1/auth/refresh", "POST /api/v1/auth/logout", "POST /api/v1/auth/accept-invite",
+        "POST /api/v1/users", "PATCH /api/v1/users/{id}", "POST /api/v1/providers", "PATCH /api/v1/providers/{id}",
+        "POST /api/v1/patients", "PATCH /api/v1/patients/{id}", "DELETE /api/v1/patients/{id}", "POST /api/v1/appointments",
+        "PATCH /api/v1/appointments/{id}", "POST /api/v1/notes", "PATCH /api/v1/notes/{id}", "DELETE /api/v1/notes/{id}",
+        "POST /api/v1/notes/{id}/addenda", "POST /api/v1/notes/{id}/break-glass",
+    ]
+
     /// Methods a client may try on a path; those a template does not declare answer 405.
-    static let knownMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
+    static let knownMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
 
     private static let byKey: [String: APIOperation] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
     private static let methodsByTemplate: [String: [HTTPRequest.Method]] = Dictionary(grouping: all, by: \.template)

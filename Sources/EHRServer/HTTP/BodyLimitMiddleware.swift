@@ -1,5 +1,6 @@
 import EHRDomain
 import EHRWire
+import Foundation
 import Hummingbird
 import NIOCore
 import OpenAPIRuntime
@@ -21,10 +22,18 @@ struct BodyLimitMiddleware: RouterMiddleware {
             throw ProblemError.payloadTooLarge
         }
         if body.readableBytes == 0, request.method == .post || request.method == .patch || request.method == .delete || request.method == .put {
-            // An absent body is an empty object: optional bodies decode, required fields are named as missing.
+            if let key = context.route.operation?.key, APIOperations.bodyRequired.contains(key) {
+                throw ProblemError.badRequest("The request body is required.", errors: [FieldError("body", "is required")])
+            }
+            // An absent optional body is an empty object, so it decodes.
             request.body = .init(buffer: ByteBuffer(string: "{}"))
         } else if body.readableBytes > 0, let problem = StrictJSON.problem(in: body.readableBytesView) {
             throw ProblemError.badRequest("The request body is not valid JSON.", errors: [FieldError("body", problem)])
+        } else if body.readableBytes > 0 {
+            let nulls = Self.nullFields(in: body)
+            if !nulls.isEmpty {
+                throw ProblemError.badRequest("The request body is not valid.", errors: nulls.map { FieldError($0, "must not be null") })
+            }
         }
         do {
             return try await next(request, context)
@@ -34,5 +43,35 @@ struct BodyLimitMiddleware: RouterMiddleware {
             if !dateErrors.isEmpty { throw ProblemError.badRequest("The request body is not valid.", errors: dateErrors) }
             throw error
         }
+    }
+
+    /// Properties the contract lets a request set to `null` (to clear them).
+    static let nullable: Set<String> = ["address", "emergencyContact"]
+
+    /// Members given as `null` where the contract does not allow it. The generated decoder reads an optional
+    /// property's `null` as "absent", which would accept what the contract refuses.
+    static func nullFields(in body: ByteBuffer) -> [String] {
+        // Fast path: no `null` token anywhere.
+        guard body.readableBytesView.firstRange(of: Array("null".utf8)) != nil,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+        else { return [] }
+        var found: [String] = []
+        func walk(_ value: Any, _ path: String) {
+            switch value {
+            case is NSNull:
+                found.append(path.isEmpty ? "body" : path)
+            case let dictionary as [String: Any]:
+                for (key, member) in dictionary.sorted(by: { $0.key < $1.key }) {
+                    if path.isEmpty, nullable.contains(key), member is NSNull { continue }
+                    walk(member, path.isEmpty ? key : "\(path).\(key)")
+                }
+            case let array as [Any]:
+                for element in array { walk(element, path) }
+            default:
+                break
+            }
+        }
+        walk(object, "")
+        return Array(Set(found)).sorted()
     }
 }

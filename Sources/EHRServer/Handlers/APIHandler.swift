@@ -66,3 +66,12 @@ extension ProblemError {
         .badRequest("Invalid parameter \(field).", errors: [FieldError(field, message)])
     }
 }
+
+extension APIHandler {
+    /// An optional id from a JSON body. The shared validator reads an empty string as "none" (the web forms' empty
+    /// choice); the API's contract has no such value, so an empty id goes on as a non-UUID the validator names
+    /// ("must be a UUID") together with every other bad field.
+    func optionalID(_ value: String?) -> String? {
+        value == "" ? " " : value
+    }
+}

@@ -23,7 +23,7 @@ extension APIHandler {
         let note = try await useCases.createNote(
             principal,
             NoteInput(
-                patientID: body.patientId, appointmentID: body.appointmentId, type: NoteType(rawValue: body._type.rawValue)!,
+                patientID: body.patientId, appointmentID: optionalID(body.appointmentId), type: NoteType(rawValue: body._type.rawValue)!,
                 sections: body.sections.additionalProperties))
         return .created(.init(body: .json(.init(note, visibility: .full))))
     }
@@ -39,7 +39,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
         let changes = NoteChanges(
             type: body._type.flatMap { NoteType(rawValue: $0.rawValue) }, sections: body.sections?.additionalProperties,
-            appointmentID: body.appointmentId)
+            appointmentID: optionalID(body.appointmentId))
         return .ok(.init(body: .json(.init(try await useCases.updateNote(principal, id: id, changes), visibility: .full))))
     }
 

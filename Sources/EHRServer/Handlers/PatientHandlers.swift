@@ -24,7 +24,7 @@ extension APIHandler {
             PatientInput(
                 firstName: body.firstName, lastName: body.lastName, dateOfBirth: body.dateOfBirth, email: body.email, phone: body.phone,
                 address: body.address.map(AddressInput.init), emergencyContact: body.emergencyContact.map(ContactInput.init),
-                assignedTherapistID: body.assignedTherapistId, portalAccess: body.portalAccess == true))
+                assignedTherapistID: optionalID(body.assignedTherapistId), portalAccess: body.portalAccess == true))
         return .created(
             .init(body: .json(.init(patient: .init(patient), invitationToken: invitation?.token, invitationExpiresAt: invitation?.expiresAt))))
     }
@@ -38,7 +38,7 @@ extension APIHandler {
         let changes = PatientChanges(
             firstName: body.firstName, lastName: body.lastName, dateOfBirth: body.dateOfBirth, email: body.email, phone: body.phone,
             address: body.address.map(AddressInput.init), emergencyContact: body.emergencyContact.map(ContactInput.init),
-            assignedTherapistID: body.assignedTherapistId)
+            assignedTherapistID: optionalID(body.assignedTherapistId))
         return .ok(.init(body: .json(.init(try await useCases.updatePatient(try RequestScope.principal(), id: try pathID(input.path.id), changes)))))
     }
 

@@ -11,6 +11,7 @@ struct ContractOperations {
         var template: String
         var isPublic: Bool
         var isList: Bool
+        var bodyRequired = false
         var key: String { "\(method.rawValue) \(template)" }
     }
 
@@ -19,6 +20,7 @@ struct ContractOperations {
         var operations: [Operation] = []
         var path: String?
         var inOperation = false
+        var inRequestBody = false
         func indent(_ line: Substring) -> Int { line.prefix { $0 == " " }.count }
         for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let depth = indent(line)
@@ -28,12 +30,15 @@ struct ContractOperations {
             } else if depth == 4 {
                 let method = ["get", "post", "patch", "put", "delete"].first { line == "    \($0):" }
                 inOperation = method != nil && path != nil
+                inRequestBody = false
                 if let method, let path {
                     operations.append(Operation(method: HTTPRequest.Method(method.uppercased())!, template: path, isPublic: false, isList: false))
                 }
             } else if inOperation {
                 if line == "      security: []" { operations[operations.count - 1].isPublic = true }
                 if line.contains("#/components/parameters/Cursor'") { operations[operations.count - 1].isList = true }
+                if depth == 6 { inRequestBody = line == "      requestBody:" }
+                if inRequestBody, line == "        required: true" { operations[operations.count - 1].bodyRequired = true }
             }
         }
         return operations
