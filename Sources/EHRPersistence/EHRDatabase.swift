@@ -23,6 +23,8 @@ public final class EHRDatabase: Sendable {
     private let rowLevelSecurity: Bool
     /// The role statements run as in PostgreSQL (`ehr_service` when the connecting role may take it), found once.
     private let serviceRole = NIOLockedValueBox<String?>(nil)
+    /// The session-level scope (role, practice, path) each pooled PostgreSQL connection is in, by connection id.
+    private let sessionScopes = NIOLockedValueBox<[Int: String]>([:])
 
     /// Opens the pools. SQLite runs on one connection (writes are serialised anyway, and a single
     /// connection avoids lock-upgrade failures); PostgreSQL uses `poolSize` connections per event loop.
@@ -94,9 +96,10 @@ public final class EHRDatabase: Sendable {
         try await database.withConnection { [self] connection in
             try await ConnectionDeadline.run(Self.deadline(for: scope), on: connection) { [self] in
                 let sql = connection as! any SQLDatabase
+                let id = try await Self.connectionID(of: connection)
                 try await sql.raw("BEGIN").run()
                 do {
-                    try await enter(scope, on: sql, local: true)
+                    try await enter(scope, on: sql, local: true, connectionID: id)
                     let result = try await body(sql)
                     try await sql.raw("COMMIT").run()
                     box.set(result)
@@ -120,31 +123,59 @@ public final class EHRDatabase: Sendable {
 
     /// Puts a PostgreSQL connection in `scope` (nil: no practice visible) for the rest of the transaction
     /// (`local`) or of this checkout: the service role, `app.tenant_id` and `app.system`, in one statement that
-    /// always sets all three, so nothing from an earlier checkout of the connection survives.
-    func enter(_ scope: DatabaseScope?, on db: any SQLDatabase, local: Bool) async throws {
+    /// always sets all three, so nothing from an earlier checkout of the connection survives. A pooled connection
+    /// (`connectionID`) already in that scope at session level skips the round trip (see ``sessionScopes``).
+    func enter(_ scope: DatabaseScope?, on db: any SQLDatabase, local: Bool, connectionID: Int? = nil) async throws {
         guard dialect == .postgres, rowLevelSecurity else { return }
-        let role = try await serviceRole(on: db)
-        let (tenant, system) = scope?.settings ?? ("", "")
+        let (role, tenant, system) = try await settings(for: scope, on: db)
+        let key = "\(role)|\(tenant)|\(system)"
+        if let connectionID, sessionScopes.withLockedValue({ $0[connectionID] }) == key { return }
         try await db.raw(
             """
             SELECT set_config('role', \(bind: role), \(bind: local)), set_config('app.tenant_id', \(bind: tenant), \(bind: local)),
                 set_config('app.system', \(bind: system), \(bind: local))
             """
         ).run()
+        if let connectionID, !local { remember(key, for: connectionID) }
     }
 
-    /// ``enter(_:on:local:)`` for a raw PostgresNIO connection (checkout-wide).
-    func scopeQuery(_ scope: DatabaseScope?) async throws -> PostgresQuery? {
-        guard rowLevelSecurity else { return nil }
-        let role = try await serviceRole(on: sql)
-        let (tenant, system) = scope?.settings ?? ("", "")
+    /// ``enter(_:on:local:connectionID:)`` for a raw PostgresNIO connection, checkout-wide.
+    func enter(_ scope: DatabaseScope?, connection: PostgresConnection, logger: Logger) async throws {
+        guard dialect == .postgres, rowLevelSecurity else { return }
+        let (role, tenant, system) = try await settings(for: scope, on: sql)
+        let key = "\(role)|\(tenant)|\(system)"
+        if sessionScopes.withLockedValue({ $0[connection.id] }) == key { return }
         var binds = PostgresBindings(capacity: 3)
         binds.append(role)
         binds.append(tenant)
         binds.append(system)
-        return PostgresQuery(
+        let query = PostgresQuery(
             unsafeSQL: "SELECT set_config('role', $1, false), set_config('app.tenant_id', $2, false), set_config('app.system', $3, false)",
             binds: binds)
+        _ = try await connection.query(query, logger: logger).collect()
+        remember(key, for: connection.id)
+    }
+
+    /// The PostgresNIO connection id under a FluentKit checkout.
+    static func connectionID(of connection: any Database) async throws -> Int? {
+        guard let postgres = connection as? any PostgresDatabase else { return nil }
+        return try await postgres.withConnection { $0.eventLoop.makeSucceededFuture($0.id) }.get()
+    }
+
+    private func settings(for scope: DatabaseScope?, on db: any SQLDatabase) async throws -> (role: String, tenant: String, system: String) {
+        let role = try await serviceRole(on: db)
+        let (tenant, system) = scope?.settings ?? ("", "")
+        return (role, tenant, system)
+    }
+
+    /// Records the session-level scope a connection was put in. Connection ids are unique in the process
+    /// (PostgresKit counts them), so an entry can only be stale for a closed connection, which is never checked
+    /// out again; the map is emptied when it grows past any pool's size, which costs one round trip each.
+    private func remember(_ key: String, for connectionID: Int) {
+        sessionScopes.withLockedValue { scopes in
+            if scopes.count > 4096 { scopes.removeAll() }
+            scopes[connectionID] = key
+        }
     }
 
     /// `ehr_service` when that role exists and the connecting role may act as it (a superuser, or a member such as

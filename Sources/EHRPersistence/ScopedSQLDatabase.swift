@@ -40,7 +40,7 @@ struct ScopedSQLDatabase: SQLDatabase {
         try await base.withConnection { connection in
             try await ConnectionDeadline.run(EHRDatabase.deadline(for: scope), on: connection) {
                 let sql = connection as! any SQLDatabase
-                try await database.enter(scope, on: sql, local: false)
+                try await database.enter(scope, on: sql, local: false, connectionID: try await EHRDatabase.connectionID(of: connection))
                 box.value = try await closure(sql)
             }
         }

@@ -25,22 +25,22 @@ enum PostgresFastRows {
             }
         }
         let statement = PostgresQuery(unsafeSQL: text, binds: bindings)
-        let enter = try await database.scopeQuery(DatabaseScope.current)
+        let scope = DatabaseScope.current
         let logger = postgres.logger
         let deadline = EHRDatabase.deadline(for: DatabaseScope.current)
         return try await database.fluent.withConnection { checkout in
             try await ConnectionDeadline.run(deadline, on: checkout) {
-                try await rows(of: statement, entering: enter, on: checkout as! any PostgresDatabase, logger: logger)
+                try await rows(of: statement, in: scope, of: database, on: checkout as! any PostgresDatabase, logger: logger)
             }
         }
     }
 
     private static func rows(
-        of statement: PostgresQuery, entering enter: PostgresQuery?, on postgres: any PostgresDatabase, logger: Logger
+        of statement: PostgresQuery, in scope: DatabaseScope?, of database: EHRDatabase, on postgres: any PostgresDatabase, logger: Logger
     ) async throws -> [AppointmentRow] {
         try await postgres.withConnection { connection in
             connection.eventLoop.makeFutureWithTask {
-                if let enter { _ = try await connection.query(enter, logger: logger).collect() }
+                try await database.enter(scope, connection: connection, logger: logger)
                 var rows: [AppointmentRow] = []
                 for try await row in try await connection.query(statement, logger: logger) {
                     let (id, tenantID, patientID, therapistID, startsAt, endsAt, timeZone, status, kind, reason, cancellation, createdAt, updatedAt) =

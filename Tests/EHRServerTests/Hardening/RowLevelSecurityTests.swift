@@ -112,27 +112,42 @@ struct RowLevelSecurityTests {
     func poolCarriesNoScope(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let database = world.services.database
+            let store = world.services.store
             let demo = TestWorld.demo.tenantID
-            // Alternate scoped and unscoped statements concurrently over the pool: every unscoped one sees nothing.
-            // At most 16 in flight: more than the pool holds, so checkouts are reused, without queueing past the
-            // pool's timeout on a loaded machine.
-            let leaked = try await withThrowingTaskGroup(of: Int.self) { group in
+            let other = TestWorld.other.tenantID
+            // Scoped, unscoped and fast-path statements interleaved over the pool (each checkout may reuse the scope a
+            // connection is already in): unscoped ones see nothing, scoped ones only their practice.
+            let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
                 var sum = 0
-                for i in 0..<200 {
+                for i in 0..<240 {
                     if i >= 16, let done = try await group.next() { sum += done }
                     group.addTask {
-                        if i.isMultiple(of: 2) {
-                            _ = try await DatabaseScope.tenant(demo) { try await database.sql.raw("SELECT tenant_id FROM patients").all() }
-                            return 0
-                        }
-                        return try await DatabaseScope.$current.withValue(nil) {
-                            try await database.sql.raw("SELECT tenant_id FROM patients").all().count
+                        switch i % 4 {
+                        case 0:
+                            let rows = try await DatabaseScope.tenant(demo) {
+                                try await database.sql.raw("SELECT tenant_id FROM patients").all(decoding: TenantRow.self)
+                            }
+                            return rows.isEmpty || rows.contains { $0.tenant_id != demo } ? 1 : 0
+                        case 1:
+                            let page = try await DatabaseScope.tenant(other) {
+                                try await store.list(scope: .tenant(other), filter: AppointmentFilter(), page: PageRequest(limit: 50))
+                            }
+                            return page.items.contains { $0.tenantID != other } ? 1 : 0
+                        case 2:
+                            let rows = try await DatabaseScope.tenant(other) {
+                                try await database.transaction { db in try await db.raw("SELECT tenant_id FROM patients").all(decoding: TenantRow.self) }
+                            }
+                            return rows.isEmpty || rows.contains { $0.tenant_id != other } ? 1 : 0
+                        default:
+                            return try await DatabaseScope.$current.withValue(nil) {
+                                try await database.sql.raw("SELECT tenant_id FROM patients").all().count
+                            }
                         }
                     }
                 }
                 return try await group.reduce(sum, +)
             }
-            #expect(leaked == 0)
+            #expect(wrong == 0)
         }
     }
 
