@@ -91,6 +91,11 @@ struct AuditCrashTests {
                 if writes >= Self.minimumWrites, reads >= Self.minimumReads { break }
                 try? await Task.sleep(for: .milliseconds(100))
             }
+            // Kill while most clients have a request out, so some are cut mid-way (on a loaded machine a moment
+            // with one request in flight often had it answered just before the kill).
+            for _ in 0..<500 where await ledger.inFlightNow < Self.workerCount / 2 {
+                try? await Task.sleep(for: .milliseconds(2))
+            }
             let inFlight = await ledger.markKilled()
             let killedAfter = Date().timeIntervalSince(started)
             server.signal(SIGKILL)
@@ -334,6 +339,7 @@ private actor Ledger {
     private var refusals: [String] = []
 
     var isStopped: Bool { stopped }
+    var inFlightNow: Int { inFlight }
 
     func answered(id: String, action: String) { answered.append(Answered(id: id, action: action)) }
 
