@@ -152,7 +152,15 @@ extension SQLStore: AppointmentRepository {
         var attempt = 0
         while true {
             do {
-                try await self.write(write)
+                // Bookings of one therapist queue on a transaction lock first: concurrent inserts into one slot then
+                // meet the exclusion constraint one after another (409) instead of deadlocking in its check.
+                let postgres = database.dialect == .postgres
+                try await self.write { db in
+                    if postgres {
+                        try await db.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "booking:\(a.tenantID):\(a.therapistID)")))").run()
+                    }
+                    try await write(db)
+                }
                 return
             } catch  where Self.isOverlapViolation(error) {
                 throw DomainError.appointmentOverlap(conflictingID: try await conflictingAppointment(a, on: sql))
