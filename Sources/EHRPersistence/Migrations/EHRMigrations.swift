@@ -17,6 +17,7 @@ public enum EHRMigrations {
         list.append(HardeningSchema(dialect: dialect))
         list.append(WebSessionSchema(dialect: dialect))
         if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
+        list.append(AppointmentCareTherapist(dialect: dialect))
         return list
     }
 }

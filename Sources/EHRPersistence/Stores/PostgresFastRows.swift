@@ -1,58 +1,92 @@
+import EHRDomain
 import FluentKit
 import FluentPostgresDriver
 import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
-import SQLKit
 
-/// The hottest list (upcoming appointments) decoded straight from PostgresNIO rows: a profile showed
-/// SQLKit's `Codable` row decoding costing far more than the query itself. The SQL is the same
-/// `SQLQueryString`, serialised by SQLKit; only decoding differs. Other dialects return nil and take
-/// the general path.
+/// The hottest list (a therapist's upcoming appointments) as a statement each PostgreSQL connection prepares
+/// once: no parse or plan per request, and rows decoded straight from PostgresNIO (SQLKit's `Codable` row
+/// decoding cost more than the query). Other dialects return nil and take the general path, whose SQL has
+/// the same shape.
 enum PostgresFastRows {
-    static func appointments(_ query: SQLQueryString, on database: EHRDatabase) async throws -> [AppointmentRow]? {
-        guard database.dialect == .postgres, let postgres = database.fluent as? any PostgresDatabase else { return nil }
-        let (text, binds) = database.sql.serialize(query)
-        var bindings = PostgresBindings(capacity: binds.count)
-        for bind in binds {
-            switch bind {
-            case let value as UUID: bindings.append(value)
-            case let value as Date: bindings.append(value)
-            case let value as String: bindings.append(value)
-            case let value as Int: bindings.append(value)
-            default: return nil  // an unexpected bind type: use the general path
-            }
-        }
-        let statement = PostgresQuery(unsafeSQL: text, binds: bindings)
+    static func appointments(_ statement: UpcomingForTherapist, on database: EHRDatabase) async throws -> [AppointmentRow]? {
+        guard database.dialect == .postgres, database.fluent is any PostgresDatabase else { return nil }
         let scope = DatabaseScope.current
-        let logger = postgres.logger
-        let deadline = EHRDatabase.deadline(for: DatabaseScope.current)
+        let deadline = EHRDatabase.deadline(for: scope)
         return try await database.fluent.withConnection { checkout in
             try await ConnectionDeadline.run(deadline, on: checkout) {
-                try await rows(of: statement, in: scope, of: database, on: checkout as! any PostgresDatabase, logger: logger)
+                let postgres = checkout as! any PostgresDatabase
+                let logger = postgres.logger
+                return try await postgres.withConnection { connection in
+                    connection.eventLoop.makeFutureWithTask {
+                        try await database.enter(scope, connection: connection, logger: logger)
+                        var rows: [AppointmentRow] = []
+                        rows.reserveCapacity(statement.limit)
+                        for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                        return rows
+                    }
+                }.get()
             }
         }
     }
+}
 
-    private static func rows(
-        of statement: PostgresQuery, in scope: DatabaseScope?, of database: EHRDatabase, on postgres: any PostgresDatabase, logger: Logger
-    ) async throws -> [AppointmentRow] {
-        try await postgres.withConnection { connection in
-            connection.eventLoop.makeFutureWithTask {
-                try await database.enter(scope, connection: connection, logger: logger)
-                var rows: [AppointmentRow] = []
-                for try await row in try await connection.query(statement, logger: logger) {
-                    let (id, tenantID, patientID, therapistID, startsAt, endsAt, timeZone, status, kind, reason, cancellation, createdAt, updatedAt) =
-                        try row.decode((UUID, UUID, UUID, UUID, Date, Date, String, String, String, String?, String?, Date, Date).self)
-                    rows.append(
-                        AppointmentRow(
-                            id: id, tenantId: tenantID, patientId: patientID, therapistId: therapistID, startsAt: startsAt, endsAt: endsAt,
-                            timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellation,
-                            createdAt: createdAt, updatedAt: updatedAt))
-                }
-                return rows
-            }
-        }.get()
+/// A therapist's upcoming appointments, theirs or their patients' (the two arms of the therapist scope, each
+/// an ordered read of its own index), after a keyset position: the same SQL shape as the general path.
+struct UpcomingForTherapist: PostgresPreparedStatement {
+    static let columns =
+        "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
+    static let conditions =
+        "AND (a.starts_at, a.id) > ($3, $4) AND a.ends_at > $5 AND a.status NOT IN ('cancelled', 'completed', 'no_show') ORDER BY a.starts_at, a.id LIMIT $6"
+    static let sql = """
+        SELECT * FROM (SELECT \(columns) FROM appointments a WHERE a.tenant_id = $1 AND a.therapist_id = $2 \(conditions)) AS mine \
+        UNION ALL SELECT * FROM (SELECT \(columns) FROM appointments a WHERE a.tenant_id = $1 AND a.care_therapist_id = $2 \
+        AND a.care_therapist_id <> a.therapist_id \(conditions)) AS theirs ORDER BY starts_at, id LIMIT $6
+        """
+    static let name = "ehr_upcoming_for_therapist_v1"
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid, .timestamptz, .uuid, .timestamptz, .int8]
+    typealias Row = AppointmentRow
+
+    let tenantID: UUID
+    let therapistID: UUID
+    let now: Date
+    /// The keyset position: the cursor, or the earliest start an unfinished appointment can have.
+    let afterKey: Date
+    let afterID: UUID
+    let limit: Int
+
+    init(tenantID: UUID, therapistID: UUID, now: Date, after cursor: PageCursor?, limit: Int) {
+        self.tenantID = tenantID
+        self.therapistID = therapistID
+        self.now = now
+        let earliest = now.addingTimeInterval(-AppointmentRules.maximumDuration)
+        if let cursor, cursor.key >= earliest {
+            (afterKey, afterID) = (cursor.key, cursor.id)
+        } else {
+            (afterKey, afterID) = (earliest, UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        }
+        self.limit = limit
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(tenantID)
+        bindings.append(therapistID)
+        bindings.append(afterKey)
+        bindings.append(afterID)
+        bindings.append(now)
+        bindings.append(limit)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> AppointmentRow {
+        let (id, tenantID, patientID, therapistID, startsAt, endsAt, timeZone, status, kind, reason, cancellation, createdAt, updatedAt) =
+            try row.decode((UUID, UUID, UUID, UUID, Date, Date, String, String, String, String?, String?, Date, Date).self)
+        return AppointmentRow(
+            id: id, tenantId: tenantID, patientId: patientID, therapistId: therapistID, startsAt: startsAt, endsAt: endsAt,
+            timeZone: timeZone, status: status, kind: kind, reason: reason, cancellationReason: cancellation,
+            createdAt: createdAt, updatedAt: updatedAt)
     }
 }

@@ -58,47 +58,64 @@ extension SQLStore: AppointmentRepository {
     }
 
     public func list(scope: AppointmentScope, filter: AppointmentFilter, page: PageRequest) async throws -> Page<Appointment> {
-        var query: SQLQueryString = "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE "
+        if case .therapist(let tenant, let therapist) = scope, let now = filter.upcomingAfter,
+            filter == AppointmentFilter(upcomingAfter: now),
+            let fast = try await PostgresFastRows.appointments(
+                UpcomingForTherapist(tenantID: tenant, therapistID: therapist, now: now, after: page.after, limit: page.limit + 1), on: database)
+        {
+            return try await appointmentPage(fast, limit: page.limit, tenantID: tenant)
+        }
         let tenant: UUID
+        let query: SQLQueryString
+        let rest = Self.conditions(filter, after: page.after) + " ORDER BY a.starts_at, a.id LIMIT \(literal: page.limit + 1)"
         switch scope {
         case .tenant(let tenantID):
             tenant = tenantID
-            query += "a.tenant_id = \(bind: tenantID)"
+            query = "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID)" + rest
         case .therapist(let tenantID, let therapistID):
+            // Theirs, or their patient's with someone else: two ordered index reads (see AppointmentCareTherapist),
+            // never one scan filtered by an OR.
             tenant = tenantID
-            query += """
-                a.tenant_id = \(bind: tenantID) AND (a.therapist_id = \(bind: therapistID) OR a.patient_id IN
-                    (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND assigned_therapist_id = \(bind: therapistID)))
-                """
+            query =
+                "SELECT * FROM (SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.therapist_id = \(bind: therapistID)"
+                + rest
+                + ") AS mine UNION ALL SELECT * FROM (SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID)"
+                + " AND a.care_therapist_id = \(bind: therapistID) AND a.care_therapist_id <> a.therapist_id" + rest
+                + ") AS theirs ORDER BY starts_at, id LIMIT \(literal: page.limit + 1)"
         case .portalUser(let tenantID, let userID):
             tenant = tenantID
-            query +=
-                "a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
+            query =
+                "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
+                + rest
         }
-        // No appointment lasts longer than the maximum, so "ends after now" also bounds the start: the
-        // index on (tenant, therapist, starts_at) can then skip the past instead of filtering it.
-        let longest = AppointmentRules.maximumDuration
+        let rows = try await sql.raw(query).all(decoding: AppointmentRow.self, with: Self.decoder)
+        return try await appointmentPage(rows, limit: page.limit, tenantID: tenant)
+    }
+
+    /// The filter's conditions on `a`, each starting with AND.
+    private static func conditions(_ filter: AppointmentFilter, after cursor: PageCursor?) -> SQLQueryString {
+        var query: SQLQueryString = ""
         if let from = filter.from { query += " AND a.starts_at >= \(bind: from)" }
         if let to = filter.to { query += " AND a.starts_at < \(bind: to)" }
         if let therapist = filter.therapistID { query += " AND a.therapist_id = \(bind: therapist)" }
         if let patient = filter.patientID { query += " AND a.patient_id = \(bind: patient)" }
         if let status = filter.status { query += " AND a.status = \(bind: status.rawValue)" }
         if let now = filter.upcomingAfter {
+            // No appointment lasts longer than the maximum, so "ends after now" also bounds the start: the
+            // ordered index can then skip the past instead of filtering it.
             query +=
-                " AND a.ends_at > \(bind: now) AND a.starts_at > \(bind: now.addingTimeInterval(-longest)) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
+                " AND a.ends_at > \(bind: now) AND a.starts_at > \(bind: now.addingTimeInterval(-AppointmentRules.maximumDuration)) AND a.status NOT IN ('cancelled', 'completed', 'no_show')"
         }
-        if let cursor = page.after {
-            query += " AND (a.starts_at > \(bind: cursor.key) OR (a.starts_at = \(bind: cursor.key) AND a.id > \(bind: cursor.id)))"
+        if let cursor {
+            query += " AND (a.starts_at, a.id) > (\(bind: cursor.key), \(bind: cursor.id))"
         }
-        query += " ORDER BY a.starts_at, a.id"
-        if let fast = try await PostgresFastRows.appointments(query + " LIMIT \(literal: page.limit + 1)", on: database) {
-            let items = try await opening(tenant) { keys in try fast.prefix(page.limit).map { try $0.appointment(keys) } }
-            let next = fast.count > page.limit ? items.last.map { PageCursor(key: $0.startsAt, id: $0.id) } : nil
-            return Page(items: items, next: next)
-        }
-        return try await self.page(
-            query, limit: page.limit, tenantID: tenant, map: { (row: AppointmentRow, keys) in try row.appointment(keys) },
-            key: { ($0.startsAt, $0.id) })
+        return query
+    }
+
+    private func appointmentPage(_ rows: [AppointmentRow], limit: Int, tenantID: UUID) async throws -> Page<Appointment> {
+        let items = try await opening(tenantID) { keys in try rows.prefix(limit).map { try $0.appointment(keys) } }
+        let next = rows.count > limit ? items.last.map { PageCursor(key: $0.startsAt, id: $0.id) } : nil
+        return Page(items: items, next: next)
     }
 
     public func create(_ a: Appointment) async throws {

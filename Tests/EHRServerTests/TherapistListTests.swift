@@ -1,0 +1,149 @@
+import EHRDomain
+import EHRPersistence
+import Foundation
+import SQLKit
+import Testing
+
+@testable import EHRPersistence
+
+/// A therapist's appointment list: theirs, and their patients' with other therapists, read as two ordered
+/// index arms (``AppointmentCareTherapist``). Checked against a brute-force answer, across pages, after a
+/// reassignment, against a forged `care_therapist_id`, and (PostgreSQL) the prepared fast path against the
+/// general path.
+@Suite("Therapist appointment lists")
+struct TherapistListTests {
+    let demo = TestWorld.demo
+
+    @Test(arguments: TestBackend.all)
+    func upcomingListIsTheirsAndTheirPatientsAcrossPagesAndFollowsReassignment(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            // John is Dr. Smith's patient, Bob Dr. Johnson's. Book John with both, Bob with both.
+            var booked: [(id: String, patient: UUID, therapist: UUID)] = []
+            for day in 1...4 {
+                for (hour, patient, therapist) in [
+                    (9, demo.john, demo.smith), (11, demo.john, demo.johnson), (13, demo.bob, demo.smith), (15, demo.bob, demo.johnson),
+                ] {
+                    booked.append((try await book(world, patient: patient, therapist: therapist, day: day, hour: hour), patient, therapist))
+                }
+            }
+            func expected(for therapist: UUID, patientsOf: [UUID: UUID]) async throws -> [String] {
+                // The brute-force answer: every upcoming appointment (admin's view), filtered by the rule itself.
+                let all = try await pageThrough(world, as: .admin, limit: 100)
+                return all.filter { item in
+                    let row = booked.first { $0.id == item }
+                    let seeded = row == nil
+                    return !seeded && (row!.therapist == therapist || patientsOf[row!.patient] == therapist)
+                }
+            }
+            let assignment = [demo.john: demo.smith, demo.bob: demo.johnson]
+            let smiths = try await pageThrough(world, as: .smith, limit: 3).filter { id in booked.contains { $0.id == id } }
+            #expect(smiths == (try await expected(for: demo.smith, patientsOf: assignment)))
+            #expect(smiths.count == 12, "his own 8, and John's 4 with Dr. Johnson")
+            let johnsons = try await pageThrough(world, as: .johnson, limit: 5).filter { id in booked.contains { $0.id == id } }
+            #expect(johnsons == (try await expected(for: demo.johnson, patientsOf: assignment)))
+
+            // John moves to Dr. Johnson: his appointments with Dr. Johnson leave Dr. Smith's list.
+            let moved = try await world.call(
+                .patch, "/api/v1/patients/\(demo.john.lowercasedString)", as: .admin, json: ["assignedTherapistId": demo.johnson.lowercasedString])
+            #expect(moved.status == .ok)
+            let after = [demo.john: demo.johnson, demo.bob: demo.johnson]
+            let smithsAfter = try await pageThrough(world, as: .smith, limit: 3).filter { id in booked.contains { $0.id == id } }
+            #expect(smithsAfter == (try await expected(for: demo.smith, patientsOf: after)))
+            #expect(smithsAfter.count == 8)
+            let johnsonsAfter = try await pageThrough(world, as: .johnson, limit: 4).filter { id in booked.contains { $0.id == id } }
+            #expect(johnsonsAfter == (try await expected(for: demo.johnson, patientsOf: after)))
+            #expect(johnsonsAfter.count == 16, "his own 8, and John's and Bob's 4 each with Dr. Smith")
+        }
+    }
+
+    /// The stored therapist is the database's to keep: a direct write cannot point an appointment at someone else.
+    @Test(arguments: TestBackend.all)
+    func careTherapistCannotBeForged(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let id = try await book(world, patient: demo.john, therapist: demo.johnson, day: 2, hour: 10)
+            let owner = world.owner.sql
+            try await owner.raw("UPDATE appointments SET care_therapist_id = \(bind: demo.johnson) WHERE id = \(bind: UUID(uuidString: id)!)").run()
+            struct Row: Decodable { var care_therapist_id: UUID }
+            let row = try #require(
+                try await owner.raw("SELECT care_therapist_id FROM appointments WHERE id = \(bind: UUID(uuidString: id)!)").first(decoding: Row.self))
+            #expect(row.care_therapist_id == demo.smith)
+            #expect(try await pageThrough(world, as: .smith, limit: 10).contains(id))
+        }
+    }
+
+    /// PostgreSQL answers the hot list from a prepared statement; it must really run there and agree with the general path.
+    @Test(arguments: TestBackend.all)
+    func preparedFastPathMatchesTheGeneralPath(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            for day in 1...3 {
+                _ = try await book(world, patient: demo.john, therapist: demo.johnson, day: day, hour: 8)
+                _ = try await book(world, patient: demo.bob, therapist: demo.smith, day: day, hour: 12)
+            }
+            let store = world.services.store
+            let now = Date()
+            let scope = AppointmentScope.therapist(tenantID: demo.tenantID, therapistID: demo.smith)
+            try await DatabaseScope.$current.withValue(.tenant(demo.tenantID)) {
+                let fast = try await PostgresFastRows.appointments(
+                    UpcomingForTherapist(tenantID: demo.tenantID, therapistID: demo.smith, now: now, after: nil, limit: 50), on: world.services.database)
+                switch backend {
+                case .sqlite:
+                    #expect(fast == nil)
+                case .postgres:
+                    let rows = try #require(fast)
+                    // A filter that changes nothing sends the same question down the general path.
+                    let general = try await store.list(
+                        scope: scope, filter: AppointmentFilter(from: .distantPast, upcomingAfter: now), page: PageRequest(limit: 50, after: nil))
+                    #expect(rows.map(\.id) == general.items.map(\.id))
+                    #expect(rows.count >= 6)
+                    // Page by page through the prepared path equals the one page.
+                    var paged: [UUID] = []
+                    var cursor: PageCursor?
+                    repeat {
+                        let page = try await store.list(scope: scope, filter: AppointmentFilter(upcomingAfter: now), page: PageRequest(limit: 2, after: cursor))
+                        paged += page.items.map(\.id)
+                        cursor = page.next
+                    } while cursor != nil
+                    #expect(paged == general.items.map(\.id))
+                }
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    private func book(_ world: TestWorld, patient: UUID, therapist: UUID, day: Int, hour: Int) async throws -> String {
+        let today = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+        let start = Date(timeIntervalSince1970: today + Double(day * 86_400 + hour * 3600))
+        let reply = try await world.call(
+            .post, "/api/v1/appointments", as: .admin,
+            json: [
+                "patientId": patient.lowercasedString, "therapistId": therapist.lowercasedString, "startsAt": RFC3339Text.format(start),
+                "endsAt": RFC3339Text.format(start.addingTimeInterval(50 * 60)), "timeZone": "America/New_York", "kind": "televisit",
+            ])
+        try #require(reply.status == .created, "booking: \(reply.text)")
+        return try #require(reply.json["id"] as? String)
+    }
+
+    /// Every id of the upcoming list, following `nextCursor`.
+    private func pageThrough(_ world: TestWorld, as account: TestWorld.Account, limit: Int) async throws -> [String] {
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            var url = "/api/v1/appointments?upcoming=true&limit=\(limit)"
+            if let cursor { url += "&cursor=\(cursor)" }
+            let reply = try await world.call(.get, url, as: account)
+            try #require(reply.status == .ok, "\(reply.text)")
+            seen += reply.items.compactMap { $0["id"] as? String }
+            cursor = reply.json["nextCursor"] as? String
+        } while cursor != nil
+        return seen
+    }
+}
+
+private enum RFC3339Text {
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
