@@ -1,3 +1,4 @@
+import EHRDomain
 import Foundation
 
 /// Which rows the current task may see in PostgreSQL, enforced there by row-level security as a backstop
@@ -34,7 +35,7 @@ public enum DatabaseScope: Sendable, Hashable {
     /// `app.tenant_id` and `app.system` (empty when not set).
     var settings: (tenant: String, system: String) {
         switch self {
-        case .tenant(let id): (id.uuidString.lowercased(), "")
+        case .tenant(let id): (id.lowercasedString, "")
         case .system(let purpose): ("", purpose.rawValue)
         }
     }

@@ -25,7 +25,7 @@ struct AuditCommand: AsyncParsableCommand {
                 let practices = try await selectedPractices(services, tenant)
                 var broken = false
                 for practice in practices {
-                    let given = checkpoints.first { $0.tenantID == practice.id.uuidString.lowercased() }
+                    let given = checkpoints.first { $0.tenantID == practice.id.lowercasedString }
                     let report = try await services.verifyAudit(of: practice, checkpoint: given)
                     let against = given.map { " (against checkpoint of \($0.count) events)" } ?? ""
                     if report.isIntact {

@@ -49,7 +49,7 @@ struct GenerateLoadData: AdministrationCommand {
             let generated = try await services.generateLoadPractice(
                 slug: slug, therapists: therapists, patients: patientsPerTenant, appointments: appointmentsPerTenant, passwordHash: hash)
             for (email, patientIDs) in generated {
-                output.therapists.append(.init(tenant: slug, email: email, patientIDs: patientIDs.map { $0.uuidString.lowercased() }))
+                output.therapists.append(.init(tenant: slug, email: email, patientIDs: patientIDs.map { $0.lowercasedString }))
             }
             print("practice \(slug): \(therapists) therapists, \(patientsPerTenant) patients, \(appointmentsPerTenant) appointments")
         }

@@ -40,18 +40,18 @@ public enum NoteRules {
     /// note id, patient, author, type, every section in key order, signer and signing time.
     public static func contentHash(of note: ClinicalNote, signedBy: UUID, signedAt: Date) -> String {
         var fields = [
-            "note:" + note.id.uuidString.lowercased(),
-            "tenant:" + note.tenantID.uuidString.lowercased(),
-            "patient:" + note.patientID.uuidString.lowercased(),
-            "author:" + note.authorID.uuidString.lowercased(),
-            "appointment:" + (note.appointmentID?.uuidString.lowercased() ?? "-"),
+            "note:" + note.id.lowercasedString,
+            "tenant:" + note.tenantID.lowercasedString,
+            "patient:" + note.patientID.lowercasedString,
+            "author:" + note.authorID.lowercasedString,
+            "appointment:" + (note.appointmentID?.lowercasedString ?? "-"),
             "type:" + note.type.rawValue,
         ]
         for key in note.sections.keys.sorted() {
             fields.append("section:" + key)
             fields.append("text:" + (note.sections[key] ?? ""))
         }
-        fields.append("signedBy:" + signedBy.uuidString.lowercased())
+        fields.append("signedBy:" + signedBy.lowercasedString)
         fields.append("signedAt:" + String(Int64((signedAt.timeIntervalSince1970 * 1000).rounded())))
         return sha256Hex(lengthPrefixed(fields))
     }
@@ -61,8 +61,8 @@ public enum NoteRules {
         sha256Hex(
             lengthPrefixed([
                 "noteHash:" + noteHash,
-                "addendum:" + addendumID.uuidString.lowercased(),
-                "author:" + authorID.uuidString.lowercased(),
+                "addendum:" + addendumID.lowercasedString,
+                "author:" + authorID.lowercasedString,
                 "text:" + text,
                 "signedAt:" + String(Int64((signedAt.timeIntervalSince1970 * 1000).rounded())),
             ]))
@@ -78,7 +78,7 @@ public enum NoteRules {
             let expected = addendumHash(
                 noteHash: previous, addendumID: addendum.id, authorID: addendum.authorID, text: addendum.text,
                 signedAt: addendum.signedAt)
-            if expected != addendum.contentHash { return "addendum \(addendum.id.uuidString.lowercased())" }
+            if expected != addendum.contentHash { return "addendum \(addendum.id.lowercasedString)" }
             previous = addendum.contentHash
         }
         return nil

@@ -28,7 +28,7 @@ extension AuditLog {
         if let actor = filter.actorID { query += " AND actor_id = \(bind: actor)" }
         if let patient = filter.patientID {
             // The patient's own record, or a list or search whose answer held the patient's records.
-            let id = patient.uuidString.lowercased()
+            let id = patient.lowercasedString
             query += """
                  AND (patient_id = \(bind: id) OR seq IN (SELECT seq FROM audit_event_patients WHERE tenant_id = \(bind: tenantID) AND patient_id = \(bind: id)))
                 """
@@ -58,7 +58,7 @@ extension AuditLog {
             var hash: String
         }
         struct CountRow: Decodable { var count: Int64 }
-        var verifier = AuditChainVerifier(key: key, tenantID: tenantID.uuidString.lowercased(), checkpoint: checkpoint)
+        var verifier = AuditChainVerifier(key: key, tenantID: tenantID.lowercasedString, checkpoint: checkpoint)
         var after: Int64 = 0
         var seen = 0
         var lastHash: String?
@@ -118,7 +118,7 @@ extension AuditLog {
         let report = try await verify(tenantID: tenantID, on: sql)
         if let broken = report.firstBreak { throw broken }
         return AuditCheckpoint.make(
-            tenantID: tenantID.uuidString.lowercased(), count: UInt64(report.verifiedCount), headHash: report.headHash,
+            tenantID: tenantID.lowercasedString, count: UInt64(report.verifiedCount), headHash: report.headHash,
             timeMillis: Self.millis(Date()), key: key)
     }
 

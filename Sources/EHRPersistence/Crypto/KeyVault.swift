@@ -44,7 +44,7 @@ public final class KeyVault: Sendable {
             SELECT purpose, version, wrapped_key, is_current FROM tenant_keys WHERE tenant_id = \(bind: tenantID)
             """
         ).all(decoding: KeyRow.self)
-        let tenant = tenantID.uuidString.lowercased()
+        let tenant = tenantID.lowercasedString
         var data: [UInt32: Data] = [:]
         var current: UInt32?
         var indexKey: SymmetricKey?
@@ -72,7 +72,7 @@ public final class KeyVault: Sendable {
 
     /// Creates a new tenant's first data key and its blind-index key (inside the tenant's creating transaction).
     public func createKeys(for tenantID: UUID, on db: any SQLDatabase) async throws {
-        let tenant = tenantID.uuidString.lowercased()
+        let tenant = tenantID.lowercasedString
         let dataKey = LocalKeyProvider.generateDataKey()
         let indexKey = LocalKeyProvider.generateDataKey()
         try await insertKey(
@@ -93,7 +93,7 @@ public final class KeyVault: Sendable {
             guard let max else { throw StorageError.keysDestroyed }
             let next = UInt32(max + 1)
             let key = LocalKeyProvider.generateDataKey()
-            let wrapped = try self.provider.wrap(key, context: KeyWrapContext.data(tenantID: tenantID.uuidString.lowercased(), keyVersion: next))
+            let wrapped = try self.provider.wrap(key, context: KeyWrapContext.data(tenantID: tenantID.lowercasedString, keyVersion: next))
             try await db.raw("UPDATE tenant_keys SET is_current = \(bind: false) WHERE tenant_id = \(bind: tenantID) AND purpose = 'data'").run()
             try await self.insertKey(tenantID, purpose: "data", version: next, wrapped: wrapped, on: db)
             return Int(next)

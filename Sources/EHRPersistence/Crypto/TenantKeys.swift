@@ -12,7 +12,7 @@ public struct TenantKeys: Sendable {
     public var currentVersion: Int { Int(cipher.keyring.currentVersion) }
 
     func context(_ table: String, _ column: String, _ row: UUID) -> FieldContext {
-        FieldContext(tenantID: tenantID.uuidString.lowercased(), table: table, column: column, rowID: row.uuidString.lowercased())
+        FieldContext(tenantID: tenantID.lowercasedString, table: table, column: column, rowID: row.lowercasedString)
     }
 
     /// Encrypts `value` for `table.column` of row `row`.

@@ -110,7 +110,7 @@ extension SQLStore: AuthRepository {
     /// successor would outlive the logout. (SQLite has one writer: its transactions are serial already.)
     private func lockFamily(_ familyID: UUID, on db: any SQLDatabase) async throws {
         guard database.dialect == .postgres else { return }
-        try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: familyID.uuidString.lowercased()), 0))").run()
+        try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: familyID.lowercasedString), 0))").run()
     }
 
     public func revokeAll(userID: UUID, tenantID: UUID, at: Date) async throws {

@@ -32,7 +32,7 @@ final class AuditNote: PendingAuditEvent {
         self.clientIP = clientIP
         self.userAgent = userAgent
         // Only a well-formed id is recorded: a path segment is caller input and could carry anything.
-        let id = resourceID.flatMap(UUID.init(uuidString:))?.uuidString.lowercased()
+        let id = resourceID.flatMap(UUID.init(uuidString:))?.lowercasedString
         self.state = NIOLockedValueBox(State(route: route, resourceID: id))
     }
 
@@ -40,13 +40,13 @@ final class AuditNote: PendingAuditEvent {
     func identify(tenantID: UUID, actorID: UUID?, role: String?) {
         state.withLockedValue {
             $0.tenantID = tenantID
-            if let actorID { $0.actorID = actorID.uuidString.lowercased() }
+            if let actorID { $0.actorID = actorID.lowercasedString }
             if let role { $0.actorRole = role }
         }
     }
 
     /// The record concerned (for creates, known only once made).
-    func resource(_ id: UUID) { state.withLockedValue { $0.resourceID = id.uuidString.lowercased() } }
+    func resource(_ id: UUID) { state.withLockedValue { $0.resourceID = id.lowercasedString } }
     /// The patient whose record this is.
     func patient(_ id: UUID?) { state.withLockedValue { $0.patientID = id } }
     /// Patients whose records a list or search answers with (they see the read in their access log).
@@ -81,6 +81,6 @@ final class AuditNote: PendingAuditEvent {
             tenantID: tenantID, actorID: s.actorID, actorRole: s.actorRole, action: s.route.action, resourceType: s.route.resourceType,
             resourceID: s.resourceID, patientID: s.patientID, outcome: outcome, requestID: note.requestID, clientIP: note.clientIP,
             userAgent: note.userAgent, occurredAt: Date(), changedFields: s.changedFields, detail: s.detail,
-            patientIDs: s.listedPatients.sorted { $0.uuidString < $1.uuidString })
+            patientIDs: s.listedPatients.map { ($0.lowercasedString, $0) }.sorted { $0.0 < $1.0 }.map(\.1))
     }
 }

@@ -33,6 +33,8 @@ struct TokenService: Sendable {
     let issuer: String
     let audience: String
     let accessTokenLifetime: TimeInterval
+    /// Tokens this service verified in full, for the rest of their lifetime (see ``VerifiedTokenCache``).
+    let verified = VerifiedTokenCache()
 
     init(privateKey: ES256PrivateKey, issuer: String, audience: String, accessTokenLifetime: TimeInterval) async {
         self.keyID = SigningKeyStore.keyID(for: privateKey)
@@ -57,9 +59,9 @@ struct TokenService: Sendable {
 
     private func sign(subject: UUID, tenant: UUID, role: Role, use: String, audience: String, lifetime: TimeInterval, now: Date) async throws -> String {
         let claims = AccessTokenClaims(
-            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: subject.uuidString.lowercased()),
+            iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: subject.lowercasedString),
             exp: .init(value: now.addingTimeInterval(lifetime)), nbf: .init(value: now.addingTimeInterval(-5)), iat: .init(value: now),
-            jti: .init(value: UUID().uuidString.lowercased()), tenant: tenant.uuidString.lowercased(), role: role.rawValue, use: use)
+            jti: .init(value: UUID().lowercasedString), tenant: tenant.lowercasedString, role: role.rawValue, use: use)
         var header = JWTHeader()
         header.alg = Self.algorithm
         header.typ = "JWT"
@@ -67,9 +69,12 @@ struct TokenService: Sendable {
     }
 
     /// Verifies an access token completely: header algorithm and key id, signature, expiry, not-before,
-    /// issuer, audience, token use, and well-formed subject, tenant and role.
-    func verifyAccessToken(_ token: String) async throws(DomainError) -> Principal {
+    /// issuer, audience, token use, and well-formed subject, tenant and role. A token verified before is
+    /// answered from ``verified`` while `now` is inside its validity window.
+    func verifyAccessToken(_ token: String, now: Date = Date()) async throws(DomainError) -> Principal {
         let invalid = DomainError.unauthenticated("the access token is invalid or expired")
+        let key = VerifiedTokenCache.key(token)
+        if let principal = verified.principal(for: key, now: now) { return principal }
         guard let header = Self.header(of: token), header.alg == Self.algorithm, header.kid == keyID else { throw invalid }
         let claims: AccessTokenClaims
         do {
@@ -77,11 +82,14 @@ struct TokenService: Sendable {
         } catch {
             throw invalid
         }
-        guard claims.iss.value == issuer, claims.aud.value == [audience], claims.use == "access",
+        // JWTKit checked the window against the clock; `now` is the instant this answer is for.
+        guard claims.nbf.value <= now, now < claims.exp.value, claims.iss.value == issuer, claims.aud.value == [audience], claims.use == "access",
             let userID = UUID(uuidString: claims.sub.value), let tenantID = UUID(uuidString: claims.tenant),
             let role = Role(rawValue: claims.role)
         else { throw invalid }
-        return Principal(userID: userID, tenantID: tenantID, role: role)
+        let principal = Principal(userID: userID, tenantID: tenantID, role: role)
+        verified.remember(principal, for: key, notBefore: claims.nbf.value, expires: claims.exp.value, now: now)
+        return principal
     }
 
     /// The public key set published at `/.well-known/jwks.json`.

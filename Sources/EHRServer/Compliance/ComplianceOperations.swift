@@ -69,7 +69,7 @@ extension AppServices {
     private func recordSystemEvent(_ tenant: Tenant, action: String, detail: String) async throws {
         let draft = AuditEventDraft(
             tenantID: tenant.id, actorID: "system:cli", actorRole: "system", action: action, resourceType: "keys",
-            outcome: .allowed, requestID: UUID().uuidString.lowercased(), clientIP: nil,
+            outcome: .allowed, requestID: UUID().lowercasedString, clientIP: nil,
             userAgent: "ehr-cli", detail: detail)
         let log = auditLog
         try await database.transaction { db in try await log.append([draft], on: db) }

@@ -65,7 +65,7 @@ struct ProblemError: Error, Sendable {
         case .appointmentOverlap(let id):
             self.init(
                 status: .conflict, kind: "appointment-overlap", title: "Therapist already booked",
-                detail: "The therapist has another appointment overlapping this time" + (id.map { " (\($0.uuidString.lowercased()))" } ?? "") + ".",
+                detail: "The therapist has another appointment overlapping this time" + (id.map { " (\($0.lowercasedString))" } ?? "") + ".",
                 conflictingAppointmentID: id)
         case .unauthenticated(let message):
             self.init(status: .unauthorized, kind: "unauthenticated", title: "Unauthorized", detail: message)
@@ -111,7 +111,7 @@ struct ProblemError: Error, Sendable {
         let body = Body(
             type: Self.typeBase + kind, title: title, status: status.code, detail: detail, instance: instance,
             errors: errors.isEmpty ? nil : errors.map { .init(field: $0.field, message: $0.message) },
-            conflictingAppointmentId: conflictingAppointmentID?.uuidString.lowercased())
+            conflictingAppointmentId: conflictingAppointmentID?.lowercasedString)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(body)) ?? Data("{}".utf8)

@@ -63,7 +63,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         {
             return given
         }
-        return UUID().uuidString.lowercased()
+        return UUID().lowercasedString
     }
 }
 

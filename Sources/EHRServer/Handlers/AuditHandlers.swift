@@ -13,7 +13,7 @@ extension APIHandler {
         let page = try pageRequest(limit: q.limit, cursor: q.cursor, list: .auditEvents)
         if let from = q.from, let to = q.to, to < from { throw ProblemError.badParameter("to", "must not be before from") }
         let filter = AuditEventFilter(
-            actorID: try queryID(q.actorId, field: "actorId")?.uuidString.lowercased(),
+            actorID: try queryID(q.actorId, field: "actorId")?.lowercasedString,
             patientID: try queryID(q.patientId, field: "patientId"),
             resourceType: q.resourceType, action: q.action,
             outcome: q.outcome.flatMap { AuditOutcome(rawValue: $0.rawValue) }, from: q.from, to: q.to)
@@ -38,7 +38,7 @@ extension APIHandler {
             on: services.database.sql)
         let reasons = Dictionary(
             uniqueKeysWithValues: try await store.grants(patientID: patient.id, tenantID: principal.tenantID)
-                .map { ("break-glass grant \($0.id.uuidString.lowercased())", $0.reason) })
+                .map { ("break-glass grant \($0.id.lowercasedString)", $0.reason) })
         var names: [String: String?] = [:]
         var items: [Components.Schemas.AccessLogEntry] = []
         for event in result.items {

@@ -5,7 +5,7 @@ import Foundation
 // Storage/domain values to wire shapes, one direction each. Wire ids are lower-case UUID strings.
 
 extension UUID {
-    var wire: String { uuidString.lowercased() }
+    var wire: String { lowercasedString }
 }
 
 extension Components.Schemas.Role {

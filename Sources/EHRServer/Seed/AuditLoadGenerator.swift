@@ -7,7 +7,7 @@ extension AppServices {
     /// transactions of `batch`, for measuring verification of long chains. Returns the chain's new length.
     public func generateAuditEvents(of tenant: Tenant, count: Int, batch: Int = 5000, progress: (Int) -> Void = { _ in }) async throws -> Int {
         var written = 0
-        let actor = UUID().uuidString.lowercased()
+        let actor = UUID().lowercasedString
         while written < count {
             let size = min(batch, count - written)
             let start = written

@@ -38,7 +38,7 @@ extension UseCases {
             let grant = try await store.activeGrant(userID: principal.userID, noteID: note.id, tenantID: principal.tenantID, at: Date())
         {
             visibility = .full
-            audit?.detail("break-glass grant \(grant.id.uuidString.lowercased())")
+            audit?.detail("break-glass grant \(grant.id.lowercasedString)")
         }
         guard let visibility else { throw DomainError.forbidden }
         return (note, patient, visibility)
@@ -128,7 +128,7 @@ extension UseCases {
         try v.check()
         let addendum = try note.appendAddendum(by: principal.userID, text: text!, at: now)
         audit?.changed(["addenda"])
-        audit?.detail("addendum \(addendum.id.uuidString.lowercased())")
+        audit?.detail("addendum \(addendum.id.lowercasedString)")
         try await store.addAddendum(addendum)
         return note
     }
@@ -151,7 +151,7 @@ extension UseCases {
         try v.check()
         let grant = BreakGlassGrant(
             tenantID: principal.tenantID, userID: principal.userID, noteID: note.id, patientID: patient.id, reason: reason!, grantedAt: now)
-        audit?.detail("break-glass grant \(grant.id.uuidString.lowercased())")
+        audit?.detail("break-glass grant \(grant.id.lowercasedString)")
         audit?.changed(["reason"])
         try await store.createGrant(grant)
         return (grant, note)
