@@ -2,6 +2,8 @@ import Crypto
 import EHRDomain
 import EHRSecurity
 import Foundation
+import Logging
+import PostgresNIO
 import SQLKit
 
 /// The tamper-evident audit log: appends events to their tenant's hash chain (sealed with the audit key,
@@ -27,76 +29,138 @@ public final class AuditLog: Sendable {
     }
 
     private func appendBatch(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
+        let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.lowercasedString < $1.lowercasedString }
+        if dialect == .postgres, let postgres = db as? any PostgresDatabase {
+            let logger = postgres.logger
+            try await postgres.withConnection { connection in
+                connection.eventLoop.makeFutureWithTask { try await self.appendBatch(drafts, tenants: tenants, on: connection, logger: logger) }
+            }.get()
+            return
+        }
         struct HeadRow: Decodable {
             var tenant_id: UUID
             var seq: Int64
             var hash: String
         }
-        let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.uuidString < $1.uuidString }
-        let lock: SQLQueryString = dialect == .postgres ? " ORDER BY tenant_id FOR UPDATE" : ""
-        let selectHeads: SQLQueryString = "SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN (\(binds: tenants))" + lock
+        let selectHeads: SQLQueryString = "SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN (\(binds: tenants))"
         var heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
         if heads.count < tenants.count {
-            // A practice's first event: create its head (racing creators are fine), then lock as usual.
-            for tenant in tenants where !heads.contains(where: { $0.tenant_id == tenant }) {
-                try await db.raw(
-                    """
-                    INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
-                    ON CONFLICT (tenant_id) DO NOTHING
-                    """
-                ).run()
-            }
+            try await createHeads(tenants.filter { tenant in !heads.contains { $0.tenant_id == tenant } }, on: db)
             heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
         }
-        var chain: [UUID: (seq: UInt64, hash: Data)] = [:]
-        for head in heads {
-            guard let hash = Data(hexString: head.hash) else { throw StorageError.corrupt("audit_heads.hash") }
-            chain[head.tenant_id] = (UInt64(head.seq), hash)
-        }
-        var sealed: [AuditRecord] = []
-        sealed.reserveCapacity(drafts.count)
-        for draft in drafts {
-            let previous = chain[draft.tenantID]!
-            let record = AuditChain.seal(Self.record(draft), previousSequence: previous.seq, previousHash: previous.hash, key: key)
-            chain[draft.tenantID] = (record.sequence, record.hash)
-            sealed.append(record)
-        }
+        let (sealed, chain) = try seal(drafts, heads: heads.map { ($0.tenant_id, $0.seq, $0.hash) })
         var insert: SQLQueryString = """
             INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
                 outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac) VALUES
             """
         for (i, (r, draft)) in zip(sealed, drafts).enumerated() {
-            let fields = String(decoding: try JSONEncoder().encode(r.changedFields), as: UTF8.self)
-            let patients = r.patientIDs.isEmpty ? nil : String(decoding: try JSONEncoder().encode(r.patientIDs), as: UTF8.self)
             insert += (i == 0 ? " " : ", ") as SQLQueryString
             insert += """
                 (\(bind: draft.tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
                 \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
-                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: fields), \(bind: r.detail), \(bind: patients),
-                \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
+                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: try Self.changedFieldsText(r)), \(bind: r.detail),
+                \(bind: try Self.patientsText(r)), \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
                 """
         }
-        if dialect == .postgres {
-            // One round trip while the head is locked: insert the events and move the heads in one statement.
-            var update: SQLQueryString = "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash FROM (VALUES "
-            for (i, tenant) in tenants.enumerated() {
-                let head = chain[tenant]!
-                update += (i == 0 ? "" : ", ") as SQLQueryString
-                update += "(\(bind: tenant)::uuid, \(bind: Int64(head.seq))::bigint, \(bind: head.hash.hexString)::text)"
-            }
-            update += ") AS v(tenant_id, seq, hash) WHERE h.tenant_id = v.tenant_id"
-            try await db.raw("WITH inserted AS (" + insert + ") " + update).run()
-        } else {
-            try await db.raw(insert).run()
-        }
+        try await db.raw(insert).run()
         try await indexPatients(of: sealed, on: db)
-        if dialect == .sqlite {
-            for tenant in tenants {
-                let head = chain[tenant]!
-                try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
-                    .run()
-            }
+        for tenant in tenants {
+            let head = chain[tenant]!
+            try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
+                .run()
         }
+    }
+
+    /// PostgreSQL: lock the heads, seal, and write everything in one more round trip (see ``AuditPostgres``).
+    private func appendBatch(_ drafts: [AuditEventDraft], tenants: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
+        func lockHeads() async throws -> [(UUID, Int64, String)] {
+            var heads: [(UUID, Int64, String)] = []
+            for try await head in try await connection.execute(AuditPostgres.LockHeads(tenants: tenants), logger: logger) { heads.append(head) }
+            return heads
+        }
+        var heads = try await lockHeads()
+        if heads.count < tenants.count {
+            for tenant in tenants where !heads.contains(where: { $0.0 == tenant }) {
+                let genesis = AuditChain.genesisHash.hexString
+                _ = try await connection.query(
+                    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(tenant), 0, \(genesis)) ON CONFLICT (tenant_id) DO NOTHING", logger: logger
+                ).collect()
+            }
+            heads = try await lockHeads()
+        }
+        let (sealed, chain) = try seal(drafts, heads: heads)
+        let insert = AuditPostgres.InsertBatch(
+            records: sealed, tenantIDs: drafts.map(\.tenantID),
+            heads: tenants.map { tenant in (tenant, Int64(chain[tenant]!.seq), chain[tenant]!.hash.hexString) },
+            changedFields: try sealed.map(Self.changedFieldsText), patientLists: try sealed.map(Self.patientsText))
+        for try await _ in try await connection.execute(insert, logger: logger) {}
+    }
+
+    /// A practice's first event: create its head (racing creators are fine), then lock as usual.
+    private func createHeads(_ tenants: [UUID], on db: any SQLDatabase) async throws {
+        for tenant in tenants {
+            try await db.raw(
+                """
+                INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: tenant), 0, \(bind: AuditChain.genesisHash.hexString))
+                ON CONFLICT (tenant_id) DO NOTHING
+                """
+            ).run()
+        }
+    }
+
+    /// Seals `drafts` in order onto the chains whose heads are given; returns the records and the new heads.
+    private func seal(_ drafts: [AuditEventDraft], heads: [(UUID, Int64, String)]) throws -> ([AuditRecord], [UUID: (seq: UInt64, hash: Data)]) {
+        var chain: [UUID: (seq: UInt64, hash: Data)] = [:]
+        for (tenant, seq, hashText) in heads {
+            guard let hash = Data(hexString: hashText) else { throw StorageError.corrupt("audit_heads.hash") }
+            chain[tenant] = (UInt64(seq), hash)
+        }
+        var sealed: [AuditRecord] = []
+        sealed.reserveCapacity(drafts.count)
+        for draft in drafts {
+            guard let previous = chain[draft.tenantID] else { throw StorageError.corrupt("audit_heads") }
+            let record = AuditChain.seal(Self.record(draft), previousSequence: previous.seq, previousHash: previous.hash, key: key)
+            chain[draft.tenantID] = (record.sequence, record.hash)
+            sealed.append(record)
+        }
+        return (sealed, chain)
+    }
+
+    static func changedFieldsText(_ r: AuditRecord) throws -> String { jsonArray(r.changedFields) }
+
+    static func patientsText(_ r: AuditRecord) throws -> String? { r.patientIDs.isEmpty ? nil : jsonArray(r.patientIDs) }
+
+    /// A JSON array of strings as Foundation's default `JSONEncoder` writes it (slashes escaped), without
+    /// making an encoder per event; `AuditJSONTextTests` holds the two to the same bytes.
+    static func jsonArray(_ values: [String]) -> String {
+        var out = "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { out += "," }
+            out += "\""
+            if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "/") }) {
+                out += value
+                out += "\""
+                continue
+            }
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "/": out += "\\/"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{00}"..."\u{1F}":
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            out += "\""
+        }
+        return out + "]"
     }
 
     /// The access log's index of the patients a list or search returned: one row per event and patient, written
@@ -118,11 +182,11 @@ public final class AuditLog: Sendable {
     /// The chain record for a draft (identifiers as lower-case text, time in milliseconds).
     static func record(_ d: AuditEventDraft) -> AuditRecord {
         AuditRecord(
-            tenantID: d.tenantID.uuidString.lowercased(), actorID: d.actorID, actorRole: d.actorRole, action: d.action,
-            resourceType: d.resourceType, resourceID: d.resourceID, patientID: d.patientID?.uuidString.lowercased(),
+            tenantID: d.tenantID.lowercasedString, actorID: d.actorID, actorRole: d.actorRole, action: d.action,
+            resourceType: d.resourceType, resourceID: d.resourceID, patientID: d.patientID?.lowercasedString,
             outcome: d.outcome.rawValue, requestID: d.requestID, clientIP: d.clientIP, userAgent: d.userAgent,
             timeMillis: Int64((d.occurredAt.timeIntervalSince1970 * 1000).rounded()), changedFields: d.changedFields, detail: d.detail,
-            patientIDs: d.patientIDs.map { $0.uuidString.lowercased() }.sorted())
+            patientIDs: d.patientIDs.map { $0.lowercasedString }.sorted())
     }
 }
 
@@ -160,7 +224,7 @@ struct AuditRow: Decodable, Sendable, Hashable {
         let fields = try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))
         let patients = patientIDs
         return AuditRecord(
-            sequence: UInt64(clamping: seq), tenantID: tenant_id.uuidString.lowercased(), actorID: actor_id, actorRole: actor_role,
+            sequence: UInt64(clamping: seq), tenantID: tenant_id.lowercasedString, actorID: actor_id, actorRole: actor_role,
             action: action, resourceType: resource_type, resourceID: resource_id, patientID: patient_id, outcome: outcome,
             requestID: request_id, clientIP: client_ip, userAgent: user_agent, timeMillis: occurred_ms,
             changedFields: fields ?? [], detail: detail, patientIDs: patients ?? [],

@@ -1,0 +1,120 @@
+import EHRDomain
+import EHRSecurity
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// PostgreSQL's audit append: two statements each connection prepares once, whatever the batch size. The
+/// batch travels as arrays (one per column, `unnest`ed by the server), so neither side parses or plans a
+/// statement of hundreds of parameters per flush, and the events, their patients and the moved heads go in
+/// one round trip while the heads are locked.
+enum AuditPostgres {
+    /// Locks the chain heads of `tenants` (in id order, so concurrent appenders queue instead of deadlocking).
+    struct LockHeads: PostgresPreparedStatement {
+        static let name = "ehr_audit_lock_heads_v1"
+        static let sql = "SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE"
+        static let bindingDataTypes: [PostgresDataType] = [.uuidArray]
+        typealias Row = (UUID, Int64, String)
+        let tenants: [UUID]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(tenants)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// Inserts sealed events and their patient index rows and moves the heads, in one statement.
+    struct InsertBatch: PostgresPreparedStatement {
+        static let name = "ehr_audit_insert_batch_v1"
+        static let sql = """
+            WITH events AS (
+                INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                    outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac)
+                SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+            ), patients AS (
+                INSERT INTO audit_event_patients (tenant_id, patient_id, seq) SELECT * FROM unnest($20::uuid[], $21::text[], $22::int8[])
+            )
+            UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash FROM unnest($23::uuid[], $24::int8[], $25::text[]) AS v(tenant_id, seq, hash)
+            WHERE h.tenant_id = v.tenant_id
+            """
+        typealias Row = ()
+        let records: [AuditRecord]
+        let tenantIDs: [UUID]
+        let heads: [(UUID, Int64, String)]
+        let changedFields: [String]
+        let patientLists: [String?]
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 25)
+            b.append(tenantIDs)
+            b.append(records.map { Int64($0.sequence) })
+            b.append(records.map(\.timeMillis))
+            b.append(records.map(\.actorID))
+            b.append(records.map(\.actorRole))
+            b.append(records.map(\.action))
+            b.append(records.map(\.resourceType))
+            b.append(TextArray(records.map(\.resourceID)))
+            b.append(TextArray(records.map(\.patientID)))
+            b.append(records.map(\.outcome))
+            b.append(records.map(\.requestID))
+            b.append(TextArray(records.map(\.clientIP)))
+            b.append(TextArray(records.map(\.userAgent)))
+            b.append(changedFields)
+            b.append(TextArray(records.map(\.detail)))
+            b.append(TextArray(patientLists))
+            b.append(records.map(\.prevHash.hexString))
+            b.append(records.map(\.hash.hexString))
+            b.append(records.map(\.mac.hexString))
+            var patientTenants: [UUID] = []
+            var patients: [String] = []
+            var sequences: [Int64] = []
+            for (record, tenant) in zip(records, tenantIDs) {
+                for patient in record.patientIDs {
+                    patientTenants.append(tenant)
+                    patients.append(patient)
+                    sequences.append(Int64(record.sequence))
+                }
+            }
+            b.append(patientTenants)
+            b.append(patients)
+            b.append(sequences)
+            b.append(heads.map(\.0))
+            b.append(heads.map(\.1))
+            b.append(heads.map(\.2))
+            return b
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
+    /// `text[]` whose elements may be NULL (PostgresNIO encodes arrays of non-optional values only).
+    struct TextArray: PostgresNonThrowingEncodable {
+        static var psqlType: PostgresDataType { .textArray }
+        static var psqlFormat: PostgresFormat { .binary }
+        let values: [String?]
+
+        init(_ values: [String?]) { self.values = values }
+
+        func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+            buffer.writeInteger(values.isEmpty ? 0 : 1, as: UInt32.self)  // dimensions
+            buffer.writeInteger(values.contains(nil) ? 1 : 0, as: Int32.self)  // has NULLs
+            buffer.writeInteger(PostgresDataType.text.rawValue)
+            guard !values.isEmpty else { return }
+            buffer.writeInteger(Int32(values.count))  // length of the dimension
+            buffer.writeInteger(1, as: Int32.self)  // its lower bound
+            for value in values {
+                if let value {
+                    buffer.writeInteger(Int32(value.utf8.count))
+                    buffer.writeString(value)
+                } else {
+                    buffer.writeInteger(-1, as: Int32.self)
+                }
+            }
+        }
+    }
+}
