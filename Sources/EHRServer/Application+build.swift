@@ -34,10 +34,7 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     let handler = APIHandler(services: services)
     WebApp(services: services, renderer: renderer).register(on: router)
     router.get("/metrics") { request, _ in try MetricsEndpoint.respond(request, token: services.configuration.metricsToken) }
-    // Sorted keys are load-bearing: NullCursorMiddleware relies on `nextCursor` being the last key of a list.
-    try handler.registerHandlers(
-        on: router,
-        configuration: Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    try handler.registerHandlers(on: router, configuration: APIHandler.configuration)
     // Undeclared methods on known paths reach OperationMiddleware (405 with Allow) instead of the 404 of no route.
     for (template, methods) in APIOperations.undeclared {
         for method in methods {

@@ -17,6 +17,10 @@ struct APIHandler: APIProtocol {
 
     /// The audit event of the current request, for handlers to name the patient and the changed fields.
     var audit: AuditNote? { RequestScope.current?.audit }
+
+    /// How the generated code encodes answers. Sorted keys are load-bearing: NullCursorMiddleware relies on
+    /// `nextCursor` being the last key of a list, and ``AppointmentListJSON`` writes the same order.
+    static let configuration = Configuration(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
 }
 
 // MARK: Input parsing shared by handlers

@@ -17,6 +17,10 @@ extension APIHandler {
             status: q.status.flatMap { AppointmentStatus(rawValue: $0.rawValue) },
             upcomingAfter: q.upcoming == true ? Date() : nil)
         let result = try await useCases.appointments(principal, filter: filter, page: page)
+        if let hot = HotListBody.current {
+            hot.set(AppointmentListJSON.encode(result.items, nextCursor: nextCursor(result, list: .appointments)))
+            return .ok(.init(body: .json(.init(items: []))))
+        }
         return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Appointment.init), nextCursor: nextCursor(result, list: .appointments)))))
     }
 
