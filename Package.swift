@@ -104,6 +104,8 @@ let package = Package(
             dependencies: [
                 "EHRServer", "EHRDomain", "EHRSecurity", "EHRPersistence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The client core an iOS app links: generated client, session, offline store, view models. No NIO or server imports.

@@ -25,6 +25,9 @@ public final class EHRDatabase: Sendable {
     private let serviceRole = NIOLockedValueBox<String?>(nil)
     /// The session-level scope (role, practice, path) each pooled PostgreSQL connection is in, by connection id.
     private let sessionScopes = NIOLockedValueBox<[Int: String]>([:])
+    /// Pool handles by event loop (see ``handle(on:)``).
+    private let handles = NIOLockedValueBox<[ObjectIdentifier: any Database]>([:])
+    private let shutDown = NIOLockedValueBox(false)
 
     /// Opens the pools. SQLite runs on one connection (writes are serialised anyway, and a single
     /// connection avoids lock-upgrade failures); PostgreSQL uses `poolSize` connections per event loop.
@@ -57,8 +60,18 @@ public final class EHRDatabase: Sendable {
 
     /// A database handle. SQLite handles all share one event loop, hence one connection.
     public var fluent: any Database {
-        let loop = dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()
-        return databases.database(id, logger: logger, on: loop)!
+        handle(on: dialect == .sqlite ? sqliteLoop : eventLoopGroup.any())!
+    }
+
+    /// The handle of one event loop's pool, made once: making one per statement showed in request profiles.
+    /// Nil once the pools are shut down.
+    private func handle(on loop: any EventLoop) -> (any Database)? {
+        guard !isShutDown else { return nil }
+        let key = ObjectIdentifier(loop)
+        if let handle = handles.withLockedValue({ $0[key] }) { return handle }
+        guard let handle = databases.database(id, logger: logger, on: loop) else { return nil }
+        handles.withLockedValue { $0[key] = handle }
+        return handle
     }
 
     /// The same handle as SQLKit, for hand-written queries. In PostgreSQL each statement runs in the current
@@ -84,8 +97,7 @@ public final class EHRDatabase: Sendable {
         defer { usage.end() }
         // After shutdown (a straggling audit flush while the service stops) there is no database to use: fail the
         // work instead of trapping on the missing handle.
-        let loop = dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()
-        guard let database = databases.database(id, logger: logger, on: loop) else { throw StorageError.unavailable }
+        guard let database = handle(on: dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()) else { throw StorageError.unavailable }
         let scope = DatabaseScope.current
         guard dialect == .postgres else {
             return try await database.transaction { db in try await body(db as! any SQLDatabase) }
@@ -238,8 +250,12 @@ public final class EHRDatabase: Sendable {
     }
 
     public func shutdown() async {
+        shutDown.withLockedValue { $0 = true }
+        handles.withLockedValue { $0.removeAll() }
         await databases.shutdownAsync()
     }
+
+    private var isShutDown: Bool { shutDown.withLockedValue { $0 } }
 }
 
 /// Carries a transaction's result out of the checkout's `@Sendable` work.

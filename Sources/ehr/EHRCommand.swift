@@ -1,9 +1,12 @@
 import ArgumentParser
+import EHRDomain
 import EHRPersistence
 import EHRServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 
 @main
 struct EHRCommand: AsyncParsableCommand {
@@ -35,6 +38,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default 8080, or EHR_PORT).") var port: Int?
 
     func run() async throws {
+        // Swift concurrency's jobs run on NIO's event loops (the ones serving HTTP and the database pools), so a
+        // request does not hop threads at every await on a socket; measured in bench/run (see README, Performance).
+        if ProcessInfo.processInfo.environment["EHR_NIO_EXECUTOR"] != "off" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         let services = try await openServices(label: "ehr.serve") { configuration in
             if let hostname { configuration.hostname = hostname }
             if let port { configuration.port = port }
@@ -91,7 +99,7 @@ struct TenantCommand: AsyncParsableCommand {
             try await services.database.migrate()
             do {
                 let (tenant, admin) = try await services.createTenant(slug: slug, name: name, adminEmail: adminEmail, adminPassword: password)
-                print("Created practice '\(tenant.slug)' (\(tenant.id.uuidString.lowercased())) with admin \(admin.email).")
+                print("Created practice '\(tenant.slug)' (\(tenant.id.lowercasedString)) with admin \(admin.email).")
             } catch {
                 await services.database.shutdown()
                 throw ValidationError("\(error)")

@@ -4,13 +4,16 @@ import Metrics
 
 /// Group commit for audit events of reads: events of concurrent requests are written together, one
 /// transaction and one multi-row INSERT per flush, and each caller resumes only once the flush holding its
-/// event has committed. A flush starts as soon as the previous one ends, so an idle service adds one
-/// round of latency and a busy one amortises the commit over every waiting request.
+/// event has committed. An idle service adds one round of latency and a busy one amortises the commit over
+/// every waiting request. On PostgreSQL two flushes may be under way at once: the second prepares (connection,
+/// transaction, scope) while the first commits, then queues on the chain heads' row locks, so events are still
+/// sealed one flush after another; SQLite has one writer and flushes one at a time.
 public actor AuditWriter {
     let database: EHRDatabase
     let log: AuditLog
     private var pending: [(draft: AuditEventDraft, done: CheckedContinuation<Void, any Error>)] = []
-    private var flushing = false
+    private var flushing = 0
+    private let concurrentFlushes: Int
     /// Events written and flushes done since start (for the bench and metrics).
     public private(set) var eventsWritten = 0
     public private(set) var flushes = 0
@@ -18,14 +21,15 @@ public actor AuditWriter {
     public init(database: EHRDatabase, log: AuditLog) {
         self.database = database
         self.log = log
+        self.concurrentFlushes = database.dialect == .postgres ? 2 : 1
     }
 
     /// Returns once `draft` is committed; throws when its flush failed (the caller must not answer with the data).
     public func record(_ draft: AuditEventDraft) async throws {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             pending.append((draft, done))
-            if !flushing {
-                flushing = true
+            if flushing < concurrentFlushes {
+                flushing += 1
                 Task { await self.flushUntilEmpty() }
             }
         }
@@ -38,10 +42,7 @@ public actor AuditWriter {
             let drafts = batch.map(\.draft)
             let start = ContinuousClock.now
             do {
-                // One flush seals events of several practices: the writer's named path (see SystemAccess).
-                try await DatabaseScope.system(.auditWriter) {
-                    try await database.transaction { [log] db in try await log.append(drafts, on: db) }
-                }
+                try await write(drafts)
                 eventsWritten += drafts.count
                 flushes += 1
                 let (seconds, attoseconds) = (ContinuousClock.now - start).components
@@ -53,6 +54,13 @@ public actor AuditWriter {
                 for item in batch { item.done.resume(throwing: error) }
             }
         }
-        flushing = false
+        flushing -= 1
+    }
+
+    /// One flush, in one transaction. One flush seals events of several practices: the writer's named path (see SystemAccess).
+    private func write(_ drafts: [AuditEventDraft]) async throws {
+        try await DatabaseScope.system(.auditWriter) {
+            try await database.transaction { [log] db in try await log.append(drafts, on: db) }
+        }
     }
 }
