@@ -122,7 +122,7 @@ struct RowLevelSecurityTests {
                 for i in 0..<240 {
                     if i >= 16, let done = try await group.next() { sum += done }
                     group.addTask {
-                        switch i % 4 {
+                        switch i % 6 {
                         case 0:
                             let rows = try await DatabaseScope.tenant(demo) {
                                 try await database.sql.raw("SELECT tenant_id FROM patients").all(decoding: TenantRow.self)
@@ -138,6 +138,26 @@ struct RowLevelSecurityTests {
                                 try await database.transaction { db in try await db.raw("SELECT tenant_id FROM patients").all(decoding: TenantRow.self) }
                             }
                             return rows.isEmpty || rows.contains { $0.tenant_id != other } ? 1 : 0
+                        case 3:
+                            // A transaction that fails and rolls back leaves no scope behind that a later checkout trusts.
+                            do {
+                                try await DatabaseScope.tenant(demo) {
+                                    try await database.transaction { db in
+                                        _ = try await db.raw("SELECT tenant_id FROM patients").all()
+                                        try await db.raw("SELECT 1 / 0").run()
+                                    }
+                                }
+                                return 1
+                            } catch {
+                                return 0
+                            }
+                        case 4:
+                            let rows = try await DatabaseScope.tenant(demo) {
+                                try await store.list(
+                                    scope: .therapist(tenantID: demo, therapistID: TestWorld.demo.smith), filter: AppointmentFilter(upcomingAfter: Date()),
+                                    page: PageRequest(limit: 50))
+                            }
+                            return rows.items.contains { $0.tenantID != demo } ? 1 : 0
                         default:
                             return try await DatabaseScope.$current.withValue(nil) {
                                 try await database.sql.raw("SELECT tenant_id FROM patients").all().count
