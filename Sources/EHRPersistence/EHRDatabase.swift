@@ -109,11 +109,11 @@ public final class EHRDatabase: Sendable {
             try await ConnectionDeadline.run(Self.deadline(for: scope), on: connection) { [self] in
                 let sql = connection as! any SQLDatabase
                 let id = try await Self.connectionID(of: connection)
-                // The scope is set at session level before BEGIN, and skipped when the connection is already in it
-                // (see sessionScopes): set inside the transaction, a rollback would undo it behind the cache's back.
-                try await enter(scope, on: sql, local: false, connectionID: id)
                 try await sql.raw("BEGIN").run()
                 do {
+                    // Skipped when the connection's session is already in this scope (see sessionScopes); otherwise
+                    // set for this transaction only, so the session scope the cache records stays true.
+                    try await enter(scope, on: sql, local: true, connectionID: id)
                     let result = try await body(sql)
                     try await sql.raw("COMMIT").run()
                     box.set(result)
