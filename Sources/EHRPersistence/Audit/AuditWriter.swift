@@ -5,16 +5,18 @@ import Metrics
 /// Group commit for audit events of reads: events of concurrent requests are written together, one
 /// transaction and one multi-row INSERT per flush, and each caller resumes only once the flush holding its
 /// event has committed. An idle service adds one round of latency and a busy one amortises the commit over
-/// every waiting request. One flush at a time: two under way on PostgreSQL (the second preparing while the
-/// first commits) measured worse, smaller batches for more CPU per request (621–762 against 764–839 list
-/// requests/s, 8 connections), and three worse still.
+/// every waiting request. On PostgreSQL two flushes may be under way at once (the second prepares while the
+/// first commits; the chain heads' row locks still seal them one after another). One at a time gives bigger
+/// batches (764–839 against 621–762 list requests/s in one A/B, within this box's noise), but after a database
+/// restart the audited reads then queue behind a flush stuck on a dead checkout: `scripts/crash-test` measured
+/// 13 s to the first audited read with one, 0.13 s with two. SQLite has one writer and flushes one at a time.
 public actor AuditWriter {
     let database: EHRDatabase
     let log: AuditLog
     private var pending: [(draft: AuditEventDraft, done: CheckedContinuation<Void, any Error>)] = []
     private var flushing = 0
     /// Flushes under way at once (see above).
-    private static let concurrentFlushes = 1
+    private let concurrentFlushes: Int
     /// Events written and flushes done since start (for the bench and metrics).
     public private(set) var eventsWritten = 0
     public private(set) var flushes = 0
@@ -22,13 +24,14 @@ public actor AuditWriter {
     public init(database: EHRDatabase, log: AuditLog) {
         self.database = database
         self.log = log
+        self.concurrentFlushes = database.dialect == .postgres ? 2 : 1
     }
 
     /// Returns once `draft` is committed; throws when its flush failed (the caller must not answer with the data).
     public func record(_ draft: AuditEventDraft) async throws {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             pending.append((draft, done))
-            if flushing < Self.concurrentFlushes {
+            if flushing < concurrentFlushes {
                 flushing += 1
                 Task { await self.flushUntilEmpty() }
             }
