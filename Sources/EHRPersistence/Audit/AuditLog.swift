@@ -58,8 +58,8 @@ public final class AuditLog: Sendable {
             insert += """
                 (\(bind: draft.tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
                 \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
-                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: try Self.changedFieldsText(r)), \(bind: r.detail),
-                \(bind: try Self.patientsText(r)), \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
+                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: Self.changedFieldsText(r)), \(bind: r.detail),
+                \(bind: Self.patientsText(r)), \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
                 """
         }
         try await db.raw(insert).run()
@@ -80,19 +80,14 @@ public final class AuditLog: Sendable {
         }
         var heads = try await lockHeads()
         if heads.count < tenants.count {
-            for tenant in tenants where !heads.contains(where: { $0.0 == tenant }) {
-                let genesis = AuditChain.genesisHash.hexString
-                _ = try await connection.query(
-                    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(tenant), 0, \(genesis)) ON CONFLICT (tenant_id) DO NOTHING", logger: logger
-                ).collect()
-            }
+            try await createHeads(tenants.filter { tenant in !heads.contains { $0.0 == tenant } }, on: connection.sql())
             heads = try await lockHeads()
         }
         let (sealed, chain) = try seal(drafts, heads: heads)
         let insert = AuditPostgres.InsertBatch(
             records: sealed, tenantIDs: drafts.map(\.tenantID),
             heads: tenants.map { tenant in (tenant, Int64(chain[tenant]!.seq), chain[tenant]!.hash.hexString) },
-            changedFields: try sealed.map(Self.changedFieldsText), patientLists: try sealed.map(Self.patientsText))
+            changedFields: sealed.map(Self.changedFieldsText), patientLists: sealed.map(Self.patientsText))
         for try await _ in try await connection.execute(insert, logger: logger) {}
     }
 
@@ -126,9 +121,9 @@ public final class AuditLog: Sendable {
         return (sealed, chain)
     }
 
-    static func changedFieldsText(_ r: AuditRecord) throws -> String { jsonArray(r.changedFields) }
+    static func changedFieldsText(_ r: AuditRecord) -> String { jsonArray(r.changedFields) }
 
-    static func patientsText(_ r: AuditRecord) throws -> String? { r.patientIDs.isEmpty ? nil : jsonArray(r.patientIDs) }
+    static func patientsText(_ r: AuditRecord) -> String? { r.patientIDs.isEmpty ? nil : jsonArray(r.patientIDs) }
 
     /// A JSON array of strings as Foundation's default `JSONEncoder` writes it (slashes escaped), without
     /// making an encoder per event; `AuditJSONTextTests` holds the two to the same bytes.

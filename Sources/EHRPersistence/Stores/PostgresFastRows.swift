@@ -36,8 +36,7 @@ enum PostgresFastRows {
 /// A therapist's upcoming appointments, theirs or their patients' (the two arms of the therapist scope, each
 /// an ordered read of its own index), after a keyset position: the same SQL shape as the general path.
 struct UpcomingForTherapist: PostgresPreparedStatement {
-    static let columns =
-        "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
+    static let columns = SQLStore.columns
     static let conditions =
         "AND (a.starts_at, a.id) > ($3, $4) AND a.ends_at > $5 AND a.status NOT IN ('cancelled', 'completed', 'no_show') ORDER BY a.starts_at, a.id LIMIT $6"
     static let sql = """

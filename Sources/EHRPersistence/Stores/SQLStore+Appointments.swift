@@ -46,7 +46,8 @@ struct AppointmentRow: Codable, Sendable {
 }
 
 extension SQLStore: AppointmentRepository {
-    private static let columns =
+    /// The columns of ``AppointmentRow``, in its order (the prepared list uses the same).
+    static let columns =
         "a.id, a.tenant_id, a.patient_id, a.therapist_id, a.starts_at, a.ends_at, a.time_zone, a.status, a.kind, a.reason, a.cancellation_reason, a.created_at, a.updated_at"
 
     public func find(id: UUID, tenantID: UUID) async throws -> Appointment? {
