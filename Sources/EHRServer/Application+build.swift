@@ -12,7 +12,9 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
         router: router,
         configuration: .init(address: .hostname(services.configuration.hostname, port: services.configuration.port), serverName: "mentalspace-ehr"),
         logger: services.logger)
+    // Shut down in reverse order: the HTTP server stops, the sealer seals what is left, then the pools close.
     app.addServices(DatabaseService(database: services.database))
+    app.addServices(AuditSealerService(log: services.auditLog, database: services.database, logger: services.logger))
     return app
 }
 

@@ -74,7 +74,8 @@ struct AuditCompletenessTests {
     }
 
     static func events(_ world: TestWorld, tenant: UUID = TestWorld.demo.tenantID) async throws -> [EventRow] {
-        try await world.services.database.sql.raw(
+        try await world.sealAudit()
+        return try await world.services.database.sql.raw(
             "SELECT seq, actor_id, action, outcome, patient_id, request_id FROM audit_events WHERE tenant_id = \(bind: tenant) ORDER BY seq"
         )
         .all(decoding: EventRow.self)
@@ -152,6 +153,7 @@ struct AuditCompletenessTests {
             // An unknown practice has no chain to hold the event, and nothing leaks into another practice's chain.
             #expect(try await Self.events(world, tenant: TestWorld.other.tenantID).isEmpty)
             // No event holds a token or password.
+            try await world.sealAudit()
             let all = try await world.services.database.sql.raw("SELECT * FROM audit_events").all()
             let text = all.map { "\($0)" }.joined()
             #expect(!text.contains(refresh) && !text.contains("wrong-password-123") && !text.contains(DemoSeed.password))

@@ -130,6 +130,8 @@ struct AuditCrashTests {
                 var action: String
                 var outcome: String
             }
+            // What the crash left in PostgreSQL's inbox goes onto the chain first (the restarted server does the same).
+            try await services.auditLog.sealPending(in: services.database)
             let events = try await services.database.sql.raw("SELECT request_id, action, outcome FROM audit_events").all(decoding: EventRow.self)
             let byRequest = Dictionary(grouping: events, by: \.request_id)
             var missing: [String] = []
@@ -163,7 +165,7 @@ struct AuditCrashTests {
                     "note \(noteID) holds \"\(text)\"; acknowledged: \"\(history.attempts[acknowledged])\"")
             }
 
-            let report = try await services.auditLog.verify(tenantID: TestWorld.demo.tenantID, on: services.database.sql)
+            let report = try await services.auditLog.verify(tenantID: TestWorld.demo.tenantID, in: services.database)
             #expect(report.isIntact, "audit chain broken after the crash: \(String(describing: report.firstBreak)), head mismatch \(report.headMismatch)")
             #expect(report.verifiedCount == report.eventCount)
             #expect(report.eventCount >= record.answered.count)

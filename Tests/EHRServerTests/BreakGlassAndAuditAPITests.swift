@@ -125,7 +125,7 @@ struct BreakGlassAndAuditAPITests {
         try await withWorld(backend) { world in
             let demo = TestWorld.demo
             for _ in 0..<5 { _ = try await world.call(.get, "/api/v1/patients", as: .smith) }
-            let checkpoint = try await world.services.auditLog.checkpoint(tenantID: demo.tenantID, on: world.services.database.sql)
+            let checkpoint = try await world.services.auditLog.checkpoint(tenantID: demo.tenantID, in: world.services.database)
             let encoded = checkpoint.encoded().addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let intact = try await world.call(.get, "/api/v1/audit/verify?checkpoint=\(encoded)", as: .admin)
             #expect(intact.json["intact"] as? Bool == true && intact.json["checkpointUsed"] as? Bool == true)

@@ -5,10 +5,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// PostgreSQL's audit append: two statements each connection prepares once, whatever the batch size. The
-/// batch travels as arrays (one per column, `unnest`ed by the server), so neither side parses or plans a
-/// statement of hundreds of parameters per flush, and the events, their patients and the moved heads go in
-/// one round trip while the heads are locked.
+/// PostgreSQL's audit statements (the inbox's insert and take, the sealer's head lock and insert), each prepared
+/// once per connection whatever the batch size. A batch travels as arrays (one per column, `unnest`ed by the
+/// server), so neither side parses or plans a statement of hundreds of parameters, and the sealed events,
+/// their patients and the moved heads go in one round trip while the heads are locked.
 enum AuditPostgres {
     /// Locks the chain heads of `tenants` (in id order, so concurrent appenders queue instead of deadlocking).
     struct LockHeads: PostgresPreparedStatement {
@@ -53,20 +53,7 @@ enum AuditPostgres {
             var b = PostgresBindings(capacity: 25)
             b.append(tenantIDs)
             b.append(records.map { Int64($0.sequence) })
-            b.append(records.map(\.timeMillis))
-            b.append(records.map(\.actorID))
-            b.append(records.map(\.actorRole))
-            b.append(records.map(\.action))
-            b.append(records.map(\.resourceType))
-            b.append(TextArray(records.map(\.resourceID)))
-            b.append(TextArray(records.map(\.patientID)))
-            b.append(records.map(\.outcome))
-            b.append(records.map(\.requestID))
-            b.append(TextArray(records.map(\.clientIP)))
-            b.append(TextArray(records.map(\.userAgent)))
-            b.append(changedFields)
-            b.append(TextArray(records.map(\.detail)))
-            b.append(TextArray(patientLists))
+            AuditPostgres.appendEventFields(of: records, changedFields: changedFields, patientLists: patientLists, to: &b)
             b.append(records.map(\.prevHash.hexString))
             b.append(records.map(\.hash.hexString))
             b.append(records.map(\.mac.hexString))
@@ -90,6 +77,102 @@ enum AuditPostgres {
         }
 
         func decodeRow(_ row: PostgresRow) throws {}
+    }
+
+    /// Puts events in the inbox (see ``PostgresAuditInbox``), in the order given.
+    struct InsertInbox: PostgresPreparedStatement {
+        static let name = "ehr_audit_insert_inbox_v1"
+        static let sql = """
+            INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
+            SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+            """
+        typealias Row = ()
+        let tenantIDs: [UUID]
+        let records: [AuditRecord]
+        let changedFields: [String]
+        let patientLists: [String?]
+        let macs: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 16)
+            b.append(tenantIDs)
+            AuditPostgres.appendEventFields(of: records, changedFields: changedFields, patientLists: patientLists, to: &b)
+            b.append(macs)
+            return b
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
+    /// One row of the inbox as the sealer takes it.
+    struct InboxRow: Sendable {
+        var id: Int64
+        var tenantID: UUID
+        var occurredMillis: Int64
+        var actorID: String
+        var actorRole: String
+        var action: String
+        var resourceType: String
+        var resourceID: String?
+        var patientID: String?
+        var outcome: String
+        var requestID: String
+        var clientIP: String?
+        var userAgent: String?
+        var changedFields: String
+        var detail: String?
+        var patientIDs: String?
+        var mac: String
+    }
+
+    /// Removes and returns up to `limit` of the oldest inbox rows. The caller holds the sealer lock, so no other
+    /// sealer takes the same rows (and row locks would need the UPDATE right the service does not have).
+    struct TakeInbox: PostgresPreparedStatement {
+        static let name = "ehr_audit_take_inbox_v2"
+        static let sql = """
+            DELETE FROM audit_inbox WHERE id IN (SELECT id FROM audit_inbox ORDER BY id LIMIT $1)
+            RETURNING id, tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome,
+                request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.int8]
+        typealias Row = InboxRow
+        let limit: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(limit)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> InboxRow {
+            let c = try row.decode(
+                (Int64, UUID, Int64, String, String, String, String, String?, String?, String, String, String?, String?, String, String?, String?, String)
+                    .self)
+            return InboxRow(
+                id: c.0, tenantID: c.1, occurredMillis: c.2, actorID: c.3, actorRole: c.4, action: c.5, resourceType: c.6, resourceID: c.7,
+                patientID: c.8, outcome: c.9, requestID: c.10, clientIP: c.11, userAgent: c.12, changedFields: c.13, detail: c.14,
+                patientIDs: c.15, mac: c.16)
+        }
+    }
+
+    /// The event columns both inserts share, from `occurred_ms` to `patient_ids`, one array each.
+    static func appendEventFields(of records: [AuditRecord], changedFields: [String], patientLists: [String?], to b: inout PostgresBindings) {
+        b.append(records.map(\.timeMillis))
+        b.append(records.map(\.actorID))
+        b.append(records.map(\.actorRole))
+        b.append(records.map(\.action))
+        b.append(records.map(\.resourceType))
+        b.append(TextArray(records.map(\.resourceID)))
+        b.append(TextArray(records.map(\.patientID)))
+        b.append(records.map(\.outcome))
+        b.append(records.map(\.requestID))
+        b.append(TextArray(records.map(\.clientIP)))
+        b.append(TextArray(records.map(\.userAgent)))
+        b.append(changedFields)
+        b.append(TextArray(records.map(\.detail)))
+        b.append(TextArray(patientLists))
     }
 
     /// `text[]` whose elements may be NULL (PostgresNIO encodes arrays of non-optional values only).

@@ -22,6 +22,24 @@ public struct AuditChainReport: Sendable {
 }
 
 extension AuditLog {
+    /// ``list(tenantID:filter:page:on:)`` after sealing the inbox, so the page holds every event recorded so far.
+    public func list(tenantID: UUID, filter: AuditEventFilter, page: PageRequest, in database: EHRDatabase) async throws -> Page<AuditEvent> {
+        try await sealPending(in: database)
+        return try await list(tenantID: tenantID, filter: filter, page: page, on: database.sql)
+    }
+
+    /// ``verify(tenantID:checkpoint:on:)`` after sealing the inbox.
+    public func verify(tenantID: UUID, checkpoint: AuditCheckpoint? = nil, in database: EHRDatabase) async throws -> AuditChainReport {
+        try await sealPending(in: database)
+        return try await verify(tenantID: tenantID, checkpoint: checkpoint, on: database.sql)
+    }
+
+    /// ``checkpoint(tenantID:on:)`` after sealing the inbox.
+    public func checkpoint(tenantID: UUID, in database: EHRDatabase) async throws -> AuditCheckpoint {
+        try await sealPending(in: database)
+        return try await checkpoint(tenantID: tenantID, on: database.sql)
+    }
+
     /// One page of events, newest first. `PageCursor.key` carries the sequence number as milliseconds.
     public func list(tenantID: UUID, filter: AuditEventFilter, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<AuditEvent> {
         var query: SQLQueryString = "SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantID)"

@@ -3,6 +3,7 @@ import EHRDomain
 import EHRSecurity
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 import SQLKit
 
@@ -14,13 +15,16 @@ public final class AuditLog: Sendable {
     /// Events per multi-row INSERT (keeps within both drivers' bind-parameter limits).
     static let maximumBatch = 500
 
+    /// Events this process put in the PostgreSQL inbox since its last seal (see ``enqueuedSinceSeal``).
+    let enqueued = NIOLockedValueBox(0)
+
     public init(dialect: SQLDialectKind, key: SymmetricKey) {
         self.dialect = dialect
         self.key = key
     }
 
-    /// Seals `drafts` onto their tenants' chains and inserts them. Call inside a transaction: the tenant's
-    /// chain head is locked (PostgreSQL `FOR UPDATE`; SQLite has one writer) until it commits.
+    /// Records `drafts` durably with the caller's transaction. SQLite seals them onto their practices' chains at
+    /// once (it has one writer); PostgreSQL puts them in the inbox, for ``sealPending(in:)`` (see ``PostgresAuditInbox``).
     public func append(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
         guard !drafts.isEmpty else { return }
         for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
@@ -29,14 +33,14 @@ public final class AuditLog: Sendable {
     }
 
     private func appendBatch(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
-        let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.lowercasedString < $1.lowercasedString }
         if dialect == .postgres, let postgres = db as? any PostgresDatabase {
             let logger = postgres.logger
             try await postgres.withConnection { connection in
-                connection.eventLoop.makeFutureWithTask { try await self.appendBatch(drafts, tenants: tenants, on: connection, logger: logger) }
+                connection.eventLoop.makeFutureWithTask { try await self.enqueue(drafts, on: connection, logger: logger) }
             }.get()
             return
         }
+        let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.lowercasedString < $1.lowercasedString }
         struct HeadRow: Decodable {
             var tenant_id: UUID
             var seq: Int64
@@ -48,7 +52,7 @@ public final class AuditLog: Sendable {
             try await createHeads(tenants.filter { tenant in !heads.contains { $0.tenant_id == tenant } }, on: db)
             heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
         }
-        let (sealed, chain) = try seal(drafts, heads: heads.map { ($0.tenant_id, $0.seq, $0.hash) })
+        let (sealed, chain) = try seal(drafts.map(Self.record), tenantIDs: drafts.map(\.tenantID), heads: heads.map { ($0.tenant_id, $0.seq, $0.hash) })
         var insert: SQLQueryString = """
             INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
                 outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac) VALUES
@@ -72,7 +76,8 @@ public final class AuditLog: Sendable {
     }
 
     /// PostgreSQL: lock the heads, seal, and write everything in one more round trip (see ``AuditPostgres``).
-    private func appendBatch(_ drafts: [AuditEventDraft], tenants: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
+    /// `tenantIDs` are the records' practices in order, `tenants` the same set sorted (the order heads are locked in).
+    func seal(_ records: [AuditRecord], tenantIDs: [UUID], tenants: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
         func lockHeads() async throws -> [(UUID, Int64, String)] {
             var heads: [(UUID, Int64, String)] = []
             for try await head in try await connection.execute(AuditPostgres.LockHeads(tenants: tenants), logger: logger) { heads.append(head) }
@@ -83,9 +88,9 @@ public final class AuditLog: Sendable {
             try await createHeads(tenants.filter { tenant in !heads.contains { $0.0 == tenant } }, on: connection.sql())
             heads = try await lockHeads()
         }
-        let (sealed, chain) = try seal(drafts, heads: heads)
+        let (sealed, chain) = try seal(records, tenantIDs: tenantIDs, heads: heads)
         let insert = AuditPostgres.InsertBatch(
-            records: sealed, tenantIDs: drafts.map(\.tenantID),
+            records: sealed, tenantIDs: tenantIDs,
             heads: tenants.map { tenant in (tenant, Int64(chain[tenant]!.seq), chain[tenant]!.hash.hexString) },
             changedFields: sealed.map(Self.changedFieldsText), patientLists: sealed.map(Self.patientsText))
         for try await _ in try await connection.execute(insert, logger: logger) {}
@@ -103,19 +108,22 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Seals `drafts` in order onto the chains whose heads are given; returns the records and the new heads.
-    private func seal(_ drafts: [AuditEventDraft], heads: [(UUID, Int64, String)]) throws -> ([AuditRecord], [UUID: (seq: UInt64, hash: Data)]) {
+    /// Seals `records` (of the practices `tenantIDs`, in order) onto the chains whose heads are given; returns
+    /// the sealed records and the new heads.
+    private func seal(_ records: [AuditRecord], tenantIDs: [UUID], heads: [(UUID, Int64, String)]) throws -> (
+        [AuditRecord], [UUID: (seq: UInt64, hash: Data)]
+    ) {
         var chain: [UUID: (seq: UInt64, hash: Data)] = [:]
         for (tenant, seq, hashText) in heads {
             guard let hash = Data(hexString: hashText) else { throw StorageError.corrupt("audit_heads.hash") }
             chain[tenant] = (UInt64(seq), hash)
         }
         var sealed: [AuditRecord] = []
-        sealed.reserveCapacity(drafts.count)
-        for draft in drafts {
-            guard let previous = chain[draft.tenantID] else { throw StorageError.corrupt("audit_heads") }
-            let record = AuditChain.seal(Self.record(draft), previousSequence: previous.seq, previousHash: previous.hash, key: key)
-            chain[draft.tenantID] = (record.sequence, record.hash)
+        sealed.reserveCapacity(records.count)
+        for (record, tenant) in zip(records, tenantIDs) {
+            guard let previous = chain[tenant] else { throw StorageError.corrupt("audit_heads") }
+            let record = AuditChain.seal(record, previousSequence: previous.seq, previousHash: previous.hash, key: key)
+            chain[tenant] = (record.sequence, record.hash)
             sealed.append(record)
         }
         return (sealed, chain)

@@ -2,14 +2,13 @@ import EHRDomain
 import Foundation
 import Metrics
 
-/// Group commit for audit events of reads: events of concurrent requests are written together, one
-/// transaction and one multi-row INSERT per flush, and each caller resumes only once the flush holding its
-/// event has committed. An idle service adds one round of latency and a busy one amortises the commit over
-/// every waiting request. On PostgreSQL two flushes may be under way at once (the second prepares while the
-/// first commits; the chain heads' row locks still seal them one after another). One at a time gives bigger
-/// batches (764–839 against 621–762 list requests/s in one A/B, within this box's noise), but after a database
-/// restart the audited reads then queue behind a flush stuck on a dead checkout: `scripts/crash-test` measured
-/// 13 s to the first audited read with one, 0.13 s with two. SQLite has one writer and flushes one at a time.
+/// Group commit for audit events of reads: events of concurrent requests are written together, one statement
+/// per flush, and each caller resumes only once the flush holding its event has committed. An idle service
+/// adds one round of latency and a busy one amortises the commit over every waiting request. On PostgreSQL a
+/// flush is one INSERT into the inbox (no chain lock; ``AuditSealer`` seals later), and two may be under way at
+/// once: after a database restart the audited reads must not queue behind a flush stuck on a dead checkout
+/// (`scripts/crash-test` measured 13 s to the first audited read with one, 0.13 s with two). SQLite has one
+/// writer, seals in the flush, and flushes one at a time.
 public actor AuditWriter {
     let database: EHRDatabase
     let log: AuditLog
@@ -60,8 +59,11 @@ public actor AuditWriter {
         flushing -= 1
     }
 
-    /// One flush, in one transaction. One flush seals events of several practices: the writer's named path (see SystemAccess).
+    /// One flush. PostgreSQL: one statement into the inbox, sealed later (see ``PostgresAuditInbox``). SQLite: one
+    /// transaction that seals the events; a flush may hold several practices' events, so it runs on the writer's
+    /// named path (see SystemAccess).
     private func write(_ drafts: [AuditEventDraft]) async throws {
+        if database.dialect == .postgres { return try await log.enqueue(drafts, in: database) }
         try await DatabaseScope.system(.auditWriter) {
             try await database.transaction { [log] db in try await log.append(drafts, on: db) }
         }

@@ -18,6 +18,7 @@ public enum EHRMigrations {
         list.append(WebSessionSchema(dialect: dialect))
         if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
         list.append(AppointmentCareTherapist(dialect: dialect))
+        if dialect == .postgres { list.append(PostgresAuditInbox()) }
         return list
     }
 }

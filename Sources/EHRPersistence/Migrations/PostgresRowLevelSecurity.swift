@@ -7,7 +7,7 @@ import FluentKit
 /// which is why statements run as `ehr_service`: see ``DatabaseScope``).
 ///
 /// `login_throttle` has no practice column (its keys are hashes of a practice slug, email or address) and
-/// no row-level security.
+/// no row-level security. `audit_inbox` (a later migration, ``PostgresAuditInbox``) sets up its own.
 struct PostgresRowLevelSecurity: AsyncMigration {
     var name: String { "PostgresRowLevelSecurity" }
 

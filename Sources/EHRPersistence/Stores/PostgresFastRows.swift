@@ -12,23 +12,11 @@ import PostgresNIO
 /// the same shape.
 enum PostgresFastRows {
     static func appointments(_ statement: UpcomingForTherapist, on database: EHRDatabase) async throws -> [AppointmentRow]? {
-        guard database.dialect == .postgres, database.fluent is any PostgresDatabase else { return nil }
-        let scope = DatabaseScope.current
-        let deadline = EHRDatabase.deadline(for: scope)
-        return try await database.fluent.withConnection { checkout in
-            try await ConnectionDeadline.run(deadline, on: checkout) {
-                let postgres = checkout as! any PostgresDatabase
-                let logger = postgres.logger
-                return try await postgres.withConnection { connection in
-                    connection.eventLoop.makeFutureWithTask {
-                        try await database.enter(scope, connection: connection, logger: logger)
-                        var rows: [AppointmentRow] = []
-                        rows.reserveCapacity(statement.limit)
-                        for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-                        return rows
-                    }
-                }.get()
-            }
+        try await database.withScopedConnection { connection, logger in
+            var rows: [AppointmentRow] = []
+            rows.reserveCapacity(statement.limit)
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
         }
     }
 }

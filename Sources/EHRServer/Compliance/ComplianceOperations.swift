@@ -29,13 +29,13 @@ extension AppServices {
         if let checkpoint, checkpoint.tenantID != tenant.id.wire {
             throw ComplianceOperationError(description: "the checkpoint belongs to another practice")
         }
-        return try await auditLog.verify(tenantID: tenant.id, checkpoint: checkpoint, on: database.sql)
+        return try await auditLog.verify(tenantID: tenant.id, checkpoint: checkpoint, in: database)
     }
 
     /// A signed head of the practice's chain to keep outside the database. Refused for a broken chain.
     public func auditCheckpoint(of tenant: Tenant) async throws -> AuditCheckpoint {
         do {
-            return try await auditLog.checkpoint(tenantID: tenant.id, on: database.sql)
+            return try await auditLog.checkpoint(tenantID: tenant.id, in: database)
         } catch let broken as AuditBreak {
             throw ComplianceOperationError(description: "the chain is broken (\(AuditBreakDescription.text(broken.reason))); no checkpoint issued")
         }
@@ -73,5 +73,7 @@ extension AppServices {
             userAgent: "ehr-cli", detail: detail)
         let log = auditLog
         try await database.transaction { db in try await log.append([draft], on: db) }
+        // On the chain before the command exits, not whenever a server next seals the inbox.
+        try await log.sealPending(in: database)
     }
 }

@@ -17,7 +17,7 @@ extension APIHandler {
             patientID: try queryID(q.patientId, field: "patientId"),
             resourceType: q.resourceType, action: q.action,
             outcome: q.outcome.flatMap { AuditOutcome(rawValue: $0.rawValue) }, from: q.from, to: q.to)
-        let result = try await services.auditLog.list(tenantID: principal.tenantID, filter: filter, page: page, on: services.database.sql)
+        let result = try await services.auditLog.list(tenantID: principal.tenantID, filter: filter, page: page, in: services.database)
         return .ok(
             .init(
                 body: .json(
@@ -35,7 +35,7 @@ extension APIHandler {
         guard AccessPolicy.canReadAudit(principal) else { throw DomainError.forbidden }
         let result = try await services.auditLog.list(
             tenantID: principal.tenantID, filter: AuditEventFilter(patientID: patient.id), page: page,
-            on: services.database.sql)
+            in: services.database)
         let reasons = Dictionary(
             uniqueKeysWithValues: try await store.grants(patientID: patient.id, tenantID: principal.tenantID)
                 .map { ("break-glass grant \($0.id.lowercasedString)", $0.reason) })
@@ -67,7 +67,7 @@ extension APIHandler {
             guard parsed.tenantID == principal.tenantID.wire else { throw ProblemError.badParameter("checkpoint", "belongs to another practice") }
             checkpoint = parsed
         }
-        let report = try await services.auditLog.verify(tenantID: principal.tenantID, checkpoint: checkpoint, on: services.database.sql)
+        let report = try await services.auditLog.verify(tenantID: principal.tenantID, checkpoint: checkpoint, in: services.database)
         return .ok(.init(body: .json(.init(report, checkpointUsed: checkpoint != nil))))
     }
 

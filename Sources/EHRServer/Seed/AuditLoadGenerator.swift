@@ -18,6 +18,7 @@ extension AppServices {
                     patientIDs: (start + i) % 10 == 0 ? [UUID(), UUID()] : [])
             }
             try await database.transaction { [auditLog] db in try await auditLog.append(drafts, on: db) }
+            try await auditLog.sealPending(in: database)
             written += size
             progress(written)
         }

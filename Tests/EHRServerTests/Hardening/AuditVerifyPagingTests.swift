@@ -21,6 +21,7 @@ import Testing
                     outcome: .allowed, requestID: "r\(i)", patientIDs: i % 3 == 0 ? [d.john, d.jane] : [])
             }
             try await world.services.database.transaction { db in try await log.append(drafts, on: db) }
+            try await world.sealAudit()
             let intact = try await log.verify(tenantID: d.tenantID, on: sql)
             #expect(intact.isIntact && intact.eventCount == drafts.count && intact.verifiedCount == drafts.count)
             let checkpoint = try await log.checkpoint(tenantID: d.tenantID, on: sql)

@@ -59,6 +59,7 @@ import Testing
         try await withWorld(backend) { world in
             let d = TestWorld.demo
             _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            try await world.sealAudit()
             let sql = world.owner.sql
             if case .postgres = backend {
                 try await sql.raw("ALTER TABLE audit_event_patients DISABLE TRIGGER USER").run()
@@ -79,6 +80,7 @@ import Testing
     func theIndexRefusesChanges(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            try await world.sealAudit()
             let sql = world.owner.sql
             await #expect(throws: (any Error).self) { try await sql.raw("DELETE FROM audit_event_patients").run() }
             await #expect(throws: (any Error).self) { try await sql.raw("UPDATE audit_event_patients SET patient_id = 'x'").run() }

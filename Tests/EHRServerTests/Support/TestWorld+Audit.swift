@@ -19,9 +19,15 @@ extension TestWorld {
         var request_id: String
     }
 
-    /// Every audit event of every practice, oldest first per practice.
+    /// Seals PostgreSQL's audit inbox, so the chain holds every event recorded so far (a no-op on SQLite).
+    func sealAudit() async throws {
+        try await services.auditLog.sealPending(in: services.database)
+    }
+
+    /// Every audit event of every practice, oldest first per practice (after sealing the inbox).
     func storedEvents() async throws -> [StoredEvent] {
-        try await services.database.sql.raw(
+        try await sealAudit()
+        return try await services.database.sql.raw(
             """
             SELECT tenant_id, seq, actor_id, action, outcome, patient_id, patient_ids, client_ip, detail, request_id
             FROM audit_events ORDER BY tenant_id, seq
@@ -29,9 +35,10 @@ extension TestWorld {
         ).all(decoding: StoredEvent.self)
     }
 
-    /// How many audit events all practices hold.
+    /// How many audit events all practices hold (after sealing the inbox).
     func eventCount() async throws -> Int {
         struct Row: Decodable { var count: Int }
+        try await sealAudit()
         return try await services.database.sql.raw("SELECT COUNT(*) AS count FROM audit_events").first(decoding: Row.self)?.count ?? 0
     }
 

@@ -131,8 +131,8 @@ extension WebApp {
             to: to.map { WebFormat.calendar(zone).date(byAdding: .day, value: 1, to: $0)! })
         let cursor = text("cursor").flatMap { services.cursors.decode($0, list: .auditEvents) }
         let events = try await services.auditLog.list(
-            tenantID: principal.tenantID, filter: filter, page: PageRequest(limit: 50, after: cursor), on: services.database.sql)
-        let report = query.get("verify") == "1" ? try await services.auditLog.verify(tenantID: principal.tenantID, on: services.database.sql) : nil
+            tenantID: principal.tenantID, filter: filter, page: PageRequest(limit: 50, after: cursor), in: services.database)
+        let report = query.get("verify") == "1" ? try await services.auditLog.verify(tenantID: principal.tenantID, in: services.database) : nil
         var values: [String: Any] = [
             "events": events.items.map { e in
                 [
@@ -166,7 +166,7 @@ extension WebApp {
         guard AccessPolicy.canReadAudit(principal) else { throw DomainError.forbidden }
         let zone = try await practiceZone(principal)
         let events = try await services.auditLog.list(
-            tenantID: principal.tenantID, filter: AuditEventFilter(patientID: patient.id), page: PageRequest(limit: 100), on: services.database.sql)
+            tenantID: principal.tenantID, filter: AuditEventFilter(patientID: patient.id), page: PageRequest(limit: 100), in: services.database)
         return page(
             "access-log", "Access log", context,
             [
