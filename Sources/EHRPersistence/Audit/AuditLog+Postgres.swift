@@ -7,8 +7,8 @@ import PostgresNIO
 
 /// PostgreSQL's audit statements (the inbox's insert and take, the sealer's head lock and insert), each prepared
 /// once per connection whatever the batch size. A batch travels as arrays (one per column, `unnest`ed by the
-/// server), so neither side parses or plans a statement of hundreds of parameters, and the sealed events,
-/// their patients and the moved heads go in one round trip while the heads are locked.
+/// server), so neither side parses or plans a statement of hundreds of parameters, and the sealed events
+/// and the moved heads go in one round trip while the heads are locked.
 enum AuditPostgres {
     /// Locks the chain heads of `tenants` (in id order, so concurrent appenders queue instead of deadlocking).
     struct LockHeads: PostgresPreparedStatement {
@@ -27,19 +27,18 @@ enum AuditPostgres {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// Inserts sealed events and their patient index rows and moves the heads, in one statement.
+    /// Inserts sealed events and moves the heads, in one statement (the access log's index is PostgreSQL's own:
+    /// see ``PostgresAuditListIndex``).
     struct InsertBatch: PostgresPreparedStatement {
-        static let name = "ehr_audit_insert_batch_v1"
+        static let name = "ehr_audit_insert_batch_v2"
         static let sql = """
             WITH events AS (
                 INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
                     outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac)
                 SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                     $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
-            ), patients AS (
-                INSERT INTO audit_event_patients (tenant_id, patient_id, seq) SELECT * FROM unnest($20::uuid[], $21::text[], $22::int8[])
             )
-            UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash FROM unnest($23::uuid[], $24::int8[], $25::text[]) AS v(tenant_id, seq, hash)
+            UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash FROM unnest($20::uuid[], $21::int8[], $22::text[]) AS v(tenant_id, seq, hash)
             WHERE h.tenant_id = v.tenant_id
             """
         typealias Row = ()
@@ -50,26 +49,13 @@ enum AuditPostgres {
         let patientLists: [String?]
 
         func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings(capacity: 25)
+            var b = PostgresBindings(capacity: 22)
             b.append(tenantIDs)
             b.append(records.map { Int64($0.sequence) })
             AuditPostgres.appendEventFields(of: records, changedFields: changedFields, patientLists: patientLists, to: &b)
             b.append(records.map(\.prevHash.hexString))
             b.append(records.map(\.hash.hexString))
             b.append(records.map(\.mac.hexString))
-            var patientTenants: [UUID] = []
-            var patients: [String] = []
-            var sequences: [Int64] = []
-            for (record, tenant) in zip(records, tenantIDs) {
-                for patient in record.patientIDs {
-                    patientTenants.append(tenant)
-                    patients.append(patient)
-                    sequences.append(Int64(record.sequence))
-                }
-            }
-            b.append(patientTenants)
-            b.append(patients)
-            b.append(sequences)
             b.append(heads.map(\.0))
             b.append(heads.map(\.1))
             b.append(heads.map(\.2))

@@ -47,9 +47,15 @@ extension AuditLog {
         if let patient = filter.patientID {
             // The patient's own record, or a list or search whose answer held the patient's records.
             let id = patient.lowercasedString
-            query += """
-                 AND (patient_id = \(bind: id) OR seq IN (SELECT seq FROM audit_event_patients WHERE tenant_id = \(bind: tenantID) AND patient_id = \(bind: id)))
-                """
+            switch dialect {
+            case .postgres:
+                // `?` is jsonb's "has this string element", which the GIN index of PostgresAuditListIndex answers.
+                query += " AND (patient_id = \(bind: id) OR patient_ids::jsonb ? \(bind: id))"
+            case .sqlite:
+                query += """
+                     AND (patient_id = \(bind: id) OR seq IN (SELECT seq FROM audit_event_patients WHERE tenant_id = \(bind: tenantID) AND patient_id = \(bind: id)))
+                    """
+            }
         }
         if let type = filter.resourceType { query += " AND resource_type = \(bind: type)" }
         if let action = filter.action { query += " AND action = \(bind: action)" }
@@ -68,8 +74,9 @@ extension AuditLog {
     public static let verifyPageSize = 2000
 
     /// Walks the tenant's chain page by page with the audit key, against `checkpoint` when given (detects
-    /// truncation behind it), against the head the service keeps in `audit_heads`, and checks that the access
-    /// log's index (`audit_event_patients`) holds exactly the patients each event's chained `patient_ids` names.
+    /// truncation behind it), against the head the service keeps in `audit_heads`, and (SQLite) checks that the
+    /// access log's index (`audit_event_patients`) holds exactly the patients each event's chained `patient_ids`
+    /// names. PostgreSQL's index is built by PostgreSQL from the chained column itself (``PostgresAuditListIndex``).
     public func verify(tenantID: UUID, checkpoint: AuditCheckpoint? = nil, on sql: any SQLDatabase) async throws -> AuditChainReport {
         struct HeadRow: Decodable {
             var seq: Int64
@@ -86,7 +93,7 @@ extension AuditLog {
                 "SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantID) AND seq > \(bind: after) ORDER BY seq LIMIT \(literal: Self.verifyPageSize)"
             ).all(decoding: AuditRow.self)
             guard let last = rows.last else { break }
-            if !indexMismatch { indexMismatch = try await !patientIndexMatches(rows, tenantID: tenantID, on: sql) }
+            if !indexMismatch, dialect == .sqlite { indexMismatch = try await !patientIndexMatches(rows, tenantID: tenantID, on: sql) }
             for row in rows {
                 seen += 1
                 lastHash = row.hash

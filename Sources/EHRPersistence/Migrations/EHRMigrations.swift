@@ -19,6 +19,7 @@ public enum EHRMigrations {
         if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
         list.append(AppointmentCareTherapist(dialect: dialect))
         if dialect == .postgres { list.append(PostgresAuditInbox()) }
+        if dialect == .postgres { list.append(PostgresAuditListIndex()) }
         return list
     }
 }

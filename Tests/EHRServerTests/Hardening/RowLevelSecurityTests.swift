@@ -97,7 +97,7 @@ struct RowLevelSecurityTests {
                 try await DatabaseScope.tenant(demo) {
                     try await database.transaction { db in
                         try await db.raw(
-                            "INSERT INTO audit_event_patients (tenant_id, patient_id, seq) VALUES (\(bind: other), \(bind: UUID().uuidString.lowercased()), 999999)"
+                            "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (\(bind: other), 999999, \(bind: UUID().uuidString.lowercased()))"
                         ).run()
                     }
                 }
