@@ -71,6 +71,55 @@ struct TherapistListTests {
         }
     }
 
+    /// Bookings and reassignments of the same patient racing each other: whichever commits first, every appointment
+    /// ends with the patient's final therapist as its care therapist (PostgreSQL: the insert trigger reads the
+    /// patient `FOR SHARE`, so a reassignment either commits first and is read, or waits and then moves the row).
+    @Test(arguments: TestBackend.all)
+    func bookingsRacingReassignmentsKeepTheCareTherapist(_ backend: TestBackend) async throws {
+        try await withWorld(backend, concurrent: true) { world in
+            let therapists = [demo.smith, demo.johnson]
+            let results = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
+                for slot in 0..<16 {
+                    group.addTask {
+                        let today = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+                        let start = Date(timeIntervalSince1970: today + Double(5 * 86_400 + slot * 3600))
+                        let reply = try await world.call(
+                            .post, "/api/v1/appointments", as: .admin,
+                            json: [
+                                "patientId": demo.john.lowercasedString, "therapistId": demo.johnson.lowercasedString,
+                                "startsAt": RFC3339Text.format(start), "endsAt": RFC3339Text.format(start.addingTimeInterval(50 * 60)),
+                                "timeZone": "America/New_York", "kind": "televisit",
+                            ])
+                        return reply.status.code
+                    }
+                }
+                for round in 0..<8 {
+                    group.addTask {
+                        let reply = try await world.call(
+                            .patch, "/api/v1/patients/\(demo.john.lowercasedString)", as: .admin,
+                            json: ["assignedTherapistId": therapists[(round + 1) % 2].lowercasedString])
+                        return reply.status.code
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0 == 200 || $0 == 201 }, "\(results)")
+            struct Row: Decodable {
+                var care_therapist_id: UUID
+                var assigned: UUID
+            }
+            let rows = try await world.owner.sql.raw(
+                """
+                SELECT a.care_therapist_id, p.assigned_therapist_id AS assigned FROM appointments a
+                JOIN patients p ON p.tenant_id = a.tenant_id AND p.id = a.patient_id WHERE a.patient_id = \(bind: demo.john)
+                """
+            ).all(decoding: Row.self)
+            #expect(rows.count >= 16)
+            let stale = rows.filter { $0.care_therapist_id != $0.assigned }
+            #expect(stale.isEmpty, "\(stale.count) of \(rows.count) appointments keep a care therapist other than the patient's")
+        }
+    }
+
     /// PostgreSQL answers the hot list from a prepared statement; it must really run there and agree with the general path.
     @Test(arguments: TestBackend.all)
     func preparedFastPathMatchesTheGeneralPath(_ backend: TestBackend) async throws {
