@@ -48,7 +48,8 @@ public enum SystemAccess: String, Sendable, CaseIterable {
     case signIn = "sign-in"
     /// Refresh, sign-out, invitation and web-session tokens looked up by their hash.
     case tokenLookup = "token-lookup"
-    /// The audit writer's group commit, which seals events of several practices in one transaction.
+    /// The audit writer: a group-commit flush holding several practices' events, and the sealer that moves
+    /// every practice's inbox rows onto their chains (PostgreSQL).
     case auditWriter = "audit-writer"
     /// The `ehr` command line (migrations, seeding, practices, keys, audit verification) run by an operator.
     case administration
