@@ -1,5 +1,6 @@
 import EHRDomain
 import Foundation
+import PostgresNIO
 import SQLKit
 
 /// The repositories over SQLKit, for both SQLite and PostgreSQL. Reads decode rows straight into
@@ -93,4 +94,12 @@ func isUniqueViolation(_ error: any Error) -> Bool {
 func isTransientConflict(_ error: any Error) -> Bool {
     let text = String(reflecting: error)
     return text.contains("40P01") || text.contains("40001")
+}
+
+/// PostgreSQL's SQLSTATE for a database error (for example `40P01`), or nil. Only the five-character code: a
+/// server message can quote the values of a row, so it never goes into a log.
+public func databaseErrorCode(_ error: any Error) -> String? {
+    guard let code = (error as? PSQLError)?.serverInfo?[.sqlState], code.count == 5, code.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase) })
+    else { return nil }
+    return code
 }

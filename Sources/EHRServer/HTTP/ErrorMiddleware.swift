@@ -73,7 +73,9 @@ struct ErrorMiddleware: RouterMiddleware {
             if let field { problem.errors = [FieldError(field, "is missing or not a valid value")] }
             return problem
         }
-        logger.error("handler failed", metadata: ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"])
+        var metadata: Logger.Metadata = ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"]
+        if let code = databaseErrorCode(error.underlyingError) { metadata["db.sqlstate"] = "\(code)" }
+        logger.error("handler failed", metadata: metadata)
         return .internalError
     }
 
