@@ -111,24 +111,3 @@ extension AuditLog {
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
-
-extension EHRDatabase {
-    /// Runs `body` on one pooled PostgreSQL connection in the current task's ``DatabaseScope``, under the
-    /// checkout's deadline; nil on SQLite.
-    func withScopedConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T? {
-        guard dialect == .postgres, fluent is any PostgresDatabase else { return nil }
-        let scope = DatabaseScope.current
-        return try await fluent.withConnection { checkout in
-            try await ConnectionDeadline.run(EHRDatabase.deadline(for: scope), on: checkout) {
-                let postgres = checkout as! any PostgresDatabase
-                let logger = postgres.logger
-                return try await postgres.withConnection { connection in
-                    connection.eventLoop.makeFutureWithTask {
-                        try await self.enter(scope, connection: connection, logger: logger)
-                        return try await body(connection, logger)
-                    }
-                }.get()
-            }
-        }
-    }
-}

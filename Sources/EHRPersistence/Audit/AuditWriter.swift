@@ -5,7 +5,7 @@ import Metrics
 /// Group commit for audit events of reads: events of concurrent requests are written together, one statement
 /// per flush, and each caller resumes only once the flush holding its event has committed. An idle service
 /// adds one round of latency and a busy one amortises the commit over every waiting request. On PostgreSQL a
-/// flush is one INSERT into the inbox (no chain lock; ``AuditSealer`` seals later), and two may be under way at
+/// flush is one INSERT into the inbox (no chain lock; the server's sealer seals later), and two may be under way at
 /// once: after a database restart the audited reads must not queue behind a flush stuck on a dead checkout
 /// (`scripts/crash-test` measured 13 s to the first audited read with one, 0.13 s with two). SQLite has one
 /// writer, seals in the flush, and flushes one at a time.

@@ -18,8 +18,7 @@ public enum EHRMigrations {
         list.append(WebSessionSchema(dialect: dialect))
         if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
         list.append(AppointmentCareTherapist(dialect: dialect))
-        if dialect == .postgres { list.append(PostgresAuditInbox()) }
-        if dialect == .postgres { list.append(PostgresAuditListIndex()) }
+        if dialect == .postgres { list += [PostgresAuditInbox(), PostgresAuditListIndex()] }
         return list
     }
 }

@@ -1,7 +1,7 @@
 import FluentKit
 
 /// PostgreSQL's audit inbox: every event is inserted here, durably, before the request is answered (a write's
-/// event in the write's own transaction), and ``AuditSealer`` moves it onto its practice's hash chain in
+/// event in the write's own transaction), and the server's sealer (`AuditSealerService`) moves it onto its practice's hash chain in
 /// batches. Writers take no lock on the chain head, so a practice's writes and audited reads no longer queue
 /// on one row.
 ///
@@ -35,13 +35,8 @@ struct PostgresAuditInbox: AsyncMigration {
                     mac text NOT NULL
                 )
                 """,
-                """
-                CREATE FUNCTION ehr_audit_inbox_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    RAISE EXCEPTION 'audit inbox rows cannot change' USING ERRCODE = 'insufficient_privilege';
-                END $$
-                """,
-                "CREATE TRIGGER audit_inbox_no_update BEFORE UPDATE ON audit_inbox FOR EACH ROW EXECUTE FUNCTION ehr_audit_inbox_no_update()",
+                // The audit log's own refusal (PostgresComplianceRules), for UPDATE only: the sealer deletes what it seals.
+                "CREATE TRIGGER audit_inbox_no_update BEFORE UPDATE ON audit_inbox FOR EACH ROW EXECUTE FUNCTION ehr_audit_append_only()",
                 "ALTER TABLE audit_inbox ENABLE ROW LEVEL SECURITY",
                 "ALTER TABLE audit_inbox FORCE ROW LEVEL SECURITY",
                 "CREATE POLICY tenant_isolation ON audit_inbox USING (ehr_row_visible(tenant_id)) WITH CHECK (ehr_row_visible(tenant_id))",
@@ -59,6 +54,6 @@ struct PostgresAuditInbox: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
-        try await execute(["DROP TABLE IF EXISTS audit_inbox", "DROP FUNCTION IF EXISTS ehr_audit_inbox_no_update()"], on: database)
+        try await execute(["DROP TABLE IF EXISTS audit_inbox"], on: database)
     }
 }
