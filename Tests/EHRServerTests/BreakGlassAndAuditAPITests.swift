@@ -136,6 +136,8 @@ struct BreakGlassAndAuditAPITests {
             #expect(try await world.call(.get, "/api/v1/audit/verify?checkpoint=\(foreignText)", as: .admin).problemFields == ["checkpoint"])
 
             // Someone with database rights removes the newest events and fixes up the head: only the checkpoint tells.
+            // (Sealed first, so the verify reads above are not chained after the cut and shift the reason.)
+            try await world.sealAudit()
             try await Self.withoutAppendOnlyTriggers(world) { db in
                 try await db.raw("DELETE FROM audit_events WHERE tenant_id = \(bind: demo.tenantID) AND seq > 3").run()
                 try await db.raw(
@@ -154,6 +156,9 @@ struct BreakGlassAndAuditAPITests {
         let postgres = world.services.database.dialect == .postgres
         try await world.owner.transaction { db in
             if postgres {
+                // The running sealer locks a chain head and then inserts events; taking its lock first keeps this
+                // transaction (events, then heads) from deadlocking with it.
+                try await db.raw("SELECT pg_advisory_xact_lock(\(bind: AuditLog.sealerLock))").run()
                 try await db.raw("ALTER TABLE audit_events DISABLE TRIGGER USER").run()
             } else {
                 try await db.raw("DROP TRIGGER audit_events_no_update").run()

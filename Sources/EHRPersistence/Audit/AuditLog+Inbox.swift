@@ -16,7 +16,7 @@ extension AuditLog {
     /// Events sealed per transaction.
     static let sealBatch = 500
     /// The advisory lock that makes one sealer at a time (across instances) work on the inbox.
-    static let sealerLock: Int64 = 0x6568_725F_6175_6469  // "ehr_audi"
+    public static let sealerLock: Int64 = 0x6568_725F_6175_6469  // "ehr_audi"
 
     /// Inserts `drafts` into the inbox in one statement on `connection` (inside the caller's transaction, if any).
     func enqueue(_ drafts: [AuditEventDraft], on connection: PostgresConnection, logger: Logger) async throws {
