@@ -8,7 +8,7 @@ public struct CursorCodec: Sendable {
     /// The list a cursor was made for; a cursor of one list is refused by every other.
     public enum List: UInt8, Sendable {
         case users = 1
-        case providers, patients, appointments, notes, auditEvents, accessLog
+        case providers, patients, appointments, notes, auditEvents, accessLog, threads, messages
     }
 
     private let key: SymmetricKey

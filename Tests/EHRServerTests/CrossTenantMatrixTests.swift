@@ -68,7 +68,17 @@ struct CrossTenantMatrixTests {
             list.append(Attempt(method: .post, path: "/api/v1/notes/\(id)/sign", body: nil))
             list.append(Attempt(method: .post, path: "/api/v1/notes/\(id)/addenda", body: ["text": "cross-tenant addendum"]))
         }
-        for path in ["/api/v1/users", "/api/v1/providers", "/api/v1/patients", "/api/v1/appointments", "/api/v1/notes", "/api/v1/appointments?upcoming=true"] {
+        for id in patients.map(\.wire) {
+            list.append(Attempt(method: .post, path: "/api/v1/threads", body: ["patientId": id]))
+        }
+        let thread = target.johnThread.wire
+        list.append(Attempt(method: .get, path: "/api/v1/threads/\(thread)/messages", body: nil))
+        list.append(Attempt(method: .post, path: "/api/v1/threads/\(thread)/messages", body: ["body": "cross-tenant message"]))
+        list.append(Attempt(method: .post, path: "/api/v1/threads/\(thread)/read", body: nil))
+        for path in [
+            "/api/v1/threads", "/api/v1/users", "/api/v1/providers", "/api/v1/patients", "/api/v1/appointments", "/api/v1/notes",
+            "/api/v1/appointments?upcoming=true",
+        ] {
             list.append(Attempt(method: .get, path: path, body: nil))
         }
         return list
@@ -79,7 +89,7 @@ struct CrossTenantMatrixTests {
         [
             practice.tenantID, practice.admin, practice.smith, practice.johnson, practice.johnUser, practice.janeUser, practice.bobUser,
             practice.john, practice.jane, practice.bob, practice.johnAppointment, practice.bobAppointment, practice.johnSignedNote,
-            practice.bobDraftNote,
+            practice.bobDraftNote, practice.johnThread,
         ].map(\.wire)
     }
 
@@ -92,7 +102,7 @@ struct CrossTenantMatrixTests {
                 let foreignIDs = Self.ids(of: target)
                 let isList: (String) -> Bool = {
                     !$0.contains("/api/v1/users/") && !$0.contains("/providers/") && !$0.contains("/patients/")
-                        && !$0.contains("/appointments/") && !$0.contains("/notes/")
+                        && !$0.contains("/appointments/") && !$0.contains("/notes/") && !$0.contains("/threads/")
                 }
                 for account in TestWorld.Account.allCases {
                     let token = try await world.token(account, in: caller)

@@ -15,6 +15,7 @@ struct EncryptionAtRestTests {
         "Zyxquorbel", "Plimthwaite", "zyx.sentinel@quorbel.test", "+1 (555) 867-5309", "15558675309", "742 Sentinelstrasse",
         "Gorblaxian Sentinel", "+1-555-314-1592", "sentinel-note-Xylophonic", "sentinel-addendum-Quokkaish", "sentinel-reason-Narwhalish",
         "sentinel-void-Pangolinish", "sentinel-breakglass-Axolotlish", "sentinel-discharge-Okapish", "1987-11-23",
+        "sentinel-message-Wombatish",
     ]
 
     /// Registers a patient (with portal access) and clinical text carrying every sentinel, through the API.
@@ -52,6 +53,10 @@ struct EncryptionAtRestTests {
             .post, "/api/v1/notes", as: .smith, json: ["patientId": patientID, "type": "progress", "sections": ["narrative": "x"]])
         let draftID = try #require(draft.json["id"] as? String)
         #expect(try await world.call(.delete, "/api/v1/notes/\(draftID)", as: .smith, json: ["reason": "sentinel-void-Pangolinish"]).status == .ok)
+        let thread = try await world.call(.post, "/api/v1/threads", as: .smith, json: ["patientId": patientID])
+        let threadID = try #require(thread.json["id"] as? String, "\(thread.text)")
+        #expect(
+            try await world.call(.post, "/api/v1/threads/\(threadID)/messages", as: .smith, json: ["body": "sentinel-message-Wombatish"]).status == .created)
         #expect(try await world.call(.delete, "/api/v1/patients/\(patientID)", as: .admin, json: ["reason": "sentinel-discharge-Okapish"]).status == .ok)
         // And the record reads back in the clear through the API.
         let read = try await world.call(.get, "/api/v1/patients/\(patientID)", as: .admin)

@@ -15,7 +15,7 @@ struct KeyRotationTests {
         configuration.keyCacheLifetime = 1
     }
 
-    static let tables = ["users", "patients", "appointments", "clinical_notes", "note_addenda", "break_glass_grants"]
+    static let tables = ["users", "patients", "appointments", "clinical_notes", "note_addenda", "break_glass_grants", "messages"]
 
     @Test(arguments: TestBackend.all)
     func rotationUnderLoadFailsNoRequestAndMovesEveryRow(_ backend: TestBackend) async throws {

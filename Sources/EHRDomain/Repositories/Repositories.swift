@@ -124,3 +124,33 @@ public protocol AuthRepository: Sendable {
     /// Forgets a key's attempts (a successful sign-in to the account).
     func clearSignInAttempts(key: String) async throws
 }
+
+/// Message threads, their messages and read markers. Every call is scoped to one tenant.
+public protocol MessageRepository: Sendable {
+    /// The patient's thread, created on first use (as `newID`): one per patient, also when two callers race to create it.
+    func thread(forPatient patientID: UUID, tenantID: UUID, at: Date, newID: UUID) async throws -> MessageThread
+    func findThread(id: UUID, tenantID: UUID) async throws -> MessageThread?
+    func findThread(patientID: UUID, tenantID: UUID) async throws -> MessageThread?
+    /// The threads of `scope`, newest activity first, with `readerID`'s unread counts.
+    func listThreads(scope: ThreadScope, readerID: UUID, page: PageRequest) async throws -> Page<ThreadSummary>
+    /// A page of the thread's messages, newest first, each with when another participant read it.
+    func messages(threadID: UUID, tenantID: UUID, page: PageRequest) async throws -> Page<ReadableMessage>
+    /// Stores the message, moves the thread's activity and marks the thread read for its sender, in one transaction.
+    func send(_ message: Message) async throws
+    /// Marks every message of the thread up to now read for `userID`; returns the read marker.
+    func markRead(threadID: UUID, userID: UUID, tenantID: UUID, at: Date) async throws -> Date
+    /// How many messages of others `userID` has not read in the thread.
+    func unreadCount(threadID: UUID, userID: UUID, tenantID: UUID) async throws -> Int
+}
+
+/// A message with its read receipt: the first time someone other than its sender marked the thread read at or
+/// after it (nil while nobody has).
+public struct ReadableMessage: Sendable, Hashable {
+    public var message: Message
+    public var readAt: Date?
+
+    public init(message: Message, readAt: Date?) {
+        self.message = message
+        self.readAt = readAt
+    }
+}

@@ -45,6 +45,7 @@ public struct KeyMaintenance: Sendable {
         SealedTable(name: "clinical_notes", columns: ["sections", "void_reason"]) { _, _ in [:] },
         SealedTable(name: "note_addenda", columns: ["text"]) { _, _ in [:] },
         SealedTable(name: "break_glass_grants", columns: ["reason"]) { _, _ in [:] },
+        SealedTable(name: "messages", columns: ["body"]) { _, _ in [:] },
     ]
 
     /// Moves every row of the tenant to the current key version, batch after batch until none is left;

@@ -19,6 +19,7 @@ public enum EHRMigrations {
         if dialect == .postgres { list.append(PostgresRowLevelSecurity()) }
         list.append(AppointmentCareTherapist(dialect: dialect))
         if dialect == .postgres { list += [PostgresAuditInbox(), PostgresAuditListIndex()] }
+        list.append(MessagingSchema(dialect: dialect))
         return list
     }
 }

@@ -103,6 +103,11 @@ enum APIOperations {
             op(.post, "/api/v1/notes/{id}/sign", "note.sign"),
             op(.post, "/api/v1/notes/{id}/addenda", "note.addendum"),
             op(.post, "/api/v1/notes/{id}/break-glass", "note.break_glass"),
+            op(.get, "/api/v1/threads", "thread.list", list: true),
+            op(.post, "/api/v1/threads", "thread.open"),
+            op(.get, "/api/v1/threads/{id}/messages", "message.list", "thread", list: true),
+            op(.post, "/api/v1/threads/{id}/messages", "message.send", "thread"),
+            op(.post, "/api/v1/threads/{id}/read", "thread.read"),
             op(.get, "/api/v1/audit-events", "audit.list", list: true),
             op(.get, "/api/v1/audit/verify", "audit.verify"),
         ] + pages
@@ -155,7 +160,8 @@ enum APIOperations {
         "POST /api/v1/users", "PATCH /api/v1/users/{id}", "POST /api/v1/providers", "PATCH /api/v1/providers/{id}",
         "POST /api/v1/patients", "PATCH /api/v1/patients/{id}", "DELETE /api/v1/patients/{id}", "POST /api/v1/appointments",
         "PATCH /api/v1/appointments/{id}", "POST /api/v1/notes", "PATCH /api/v1/notes/{id}", "DELETE /api/v1/notes/{id}",
-        "POST /api/v1/notes/{id}/addenda", "POST /api/v1/notes/{id}/break-glass",
+        "POST /api/v1/notes/{id}/addenda", "POST /api/v1/notes/{id}/break-glass", "POST /api/v1/threads",
+        "POST /api/v1/threads/{id}/messages",
     ]
 
     /// Methods a client may try on a path; those a template does not declare answer 405.

@@ -87,3 +87,19 @@ extension Components.Schemas.Note {
             createdAt: n.createdAt, updatedAt: n.updatedAt)
     }
 }
+
+extension Components.Schemas.Thread {
+    init(_ summary: ThreadSummary) {
+        self.init(
+            id: summary.thread.id.wire, patientId: summary.thread.patientID.wire, participants: summary.participants.map(\.wire),
+            createdAt: summary.thread.createdAt, lastMessageAt: summary.thread.lastMessageAt, unreadCount: summary.unreadCount)
+    }
+}
+
+extension Components.Schemas.Message {
+    init(_ message: Message, readAt: Date? = nil) {
+        self.init(
+            id: message.id.wire, threadId: message.threadID.wire, senderId: message.senderID.wire, body: message.body, sentAt: message.sentAt,
+            readAt: readAt)
+    }
+}

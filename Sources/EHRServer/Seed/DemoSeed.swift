@@ -112,6 +112,12 @@ public struct DemoSeed: Sendable {
                 id: ids.id("note:bob"), tenantID: tenant.id, patientID: bob.0.id, authorID: johnson.id, type: .progress,
                 sections: ["narrative": "Client discussed work stress; exploring grounding techniques. Draft in progress."],
                 createdAt: now, updatedAt: now))
+
+        let thread = try await store.thread(forPatient: john.0.id, tenantID: tenant.id, at: now, newID: ids.id("thread:john"))
+        try await store.send(
+            Message(
+                id: ids.id("message:john"), tenantID: tenant.id, threadID: thread.id, senderID: smith.id,
+                body: "Hi John, a reminder to try the breathing exercise before Thursday. Message me here with any questions.", sentAt: now))
         return true
     }
 }

@@ -26,6 +26,7 @@ import Testing
             case "patients": d.john
             case "appointments": d.johnAppointment
             case "notes": d.johnSignedNote
+            case "threads": d.johnThread
             default: nil
             }
         let path = operation.template.replacingOccurrences(of: "{id}", with: id?.wire ?? "")
@@ -46,6 +47,9 @@ import Testing
         case (.post, "/api/v1/appointments/{id}/startTelevisit"):
             // John may join his own televisit: each answer carries a new join token.
             return Probe(method: .post, path: path, account: .john, body: [:], compareBody: false)
+        case (.post, "/api/v1/threads/{id}/read"):
+            // John marks his own thread read: each answer carries the time of the call.
+            return Probe(method: .post, path: path, account: .john, body: nil, compareBody: false)
         default:
             // Writes as a client, who may do none of them: the answer is a refusal that changes nothing.
             return Probe(method: operation.method, path: path, account: .john, body: [:], compareBody: true)

@@ -39,6 +39,7 @@ struct TestWorld: Sendable {
         var bobAppointment: UUID { ids.id("appointment:bob") }
         var johnSignedNote: UUID { ids.id("note:john") }
         var bobDraftNote: UUID { ids.id("note:bob") }
+        var johnThread: UUID { ids.id("thread:john") }
 
         init(_ slug: String) {
             self.slug = slug

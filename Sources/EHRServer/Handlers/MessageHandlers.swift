@@ -1,0 +1,47 @@
+import EHRAPI
+import EHRDomain
+import Foundation
+import OpenAPIRuntime
+
+/// Message threads: wire types in, ``UseCases`` calls, wire types out.
+extension APIHandler {
+    func listThreads(_ input: Operations.ListThreads.Input) async throws -> Operations.ListThreads.Output {
+        let principal = try RequestScope.principal()
+        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .threads)
+        let result = try await useCases.threads(principal, page: page)
+        return .ok(.init(body: .json(.init(items: result.items.map(Components.Schemas.Thread.init), nextCursor: nextCursor(result, list: .threads)))))
+    }
+
+    func openThread(_ input: Operations.OpenThread.Input) async throws -> Operations.OpenThread.Output {
+        let principal = try RequestScope.principal()
+        guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
+        let (summary, created) = try await useCases.openThread(principal, patientID: body.patientId)
+        return created ? .created(.init(body: .json(.init(summary)))) : .ok(.init(body: .json(.init(summary))))
+    }
+
+    func listMessages(_ input: Operations.ListMessages.Input) async throws -> Operations.ListMessages.Output {
+        let principal = try RequestScope.principal()
+        let id = try pathID(input.path.id)
+        let page = try pageRequest(limit: input.query.limit, cursor: input.query.cursor, list: .messages)
+        let result = try await useCases.messages(principal, threadID: id, page: page)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(items: result.items.map { .init($0.message, readAt: $0.readAt) }, nextCursor: nextCursor(result, list: .messages)))))
+    }
+
+    func sendMessage(_ input: Operations.SendMessage.Input) async throws -> Operations.SendMessage.Output {
+        let principal = try RequestScope.principal()
+        let id = try pathID(input.path.id)
+        guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
+        let (message, _, _) = try await useCases.sendMessage(principal, threadID: id, body: body.body)
+        return .created(.init(body: .json(.init(message))))
+    }
+
+    func markThreadRead(_ input: Operations.MarkThreadRead.Input) async throws -> Operations.MarkThreadRead.Output {
+        let principal = try RequestScope.principal()
+        let id = try pathID(input.path.id)
+        let (readAt, unread, _, _) = try await useCases.markThreadRead(principal, threadID: id)
+        return .ok(.init(body: .json(.init(threadId: id.wire, readAt: readAt, unreadCount: unread))))
+    }
+}
