@@ -55,4 +55,6 @@ public enum SystemAccess: String, Sendable, CaseIterable {
     case administration
     /// Background maintenance across practices (re-encryption after a key rotation, checkpoints).
     case maintenance
+    /// Live events: `pg_notify` of identifiers to the other instances (reads and writes no row).
+    case liveEvents = "live-events"
 }

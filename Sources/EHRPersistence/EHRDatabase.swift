@@ -16,9 +16,9 @@ public final class EHRDatabase: Sendable {
     let usage: ConnectionUsage
     private let databases: Databases
     private let id: DatabaseID
-    private let eventLoopGroup: any EventLoopGroup
+    let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
-    private let configuration: DatabaseConfiguration
+    let configuration: DatabaseConfiguration
     /// False only for the benchmark that measures the backstop's cost: no scope is set on any connection.
     private let rowLevelSecurity: Bool
     /// The role statements run as in PostgreSQL (`ehr_service` when the connecting role may take it), found once.

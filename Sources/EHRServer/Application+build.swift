@@ -1,6 +1,7 @@
 import EHRPersistence
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -8,13 +9,16 @@ import OpenAPIRuntime
 /// Builds the HTTP application from ready services: the same function serves `ehr serve` and the tests.
 public func buildApplication(services: AppServices) throws -> some ApplicationProtocol {
     let router = try buildRouter(services: services)
+    let live = LiveSocket(services: services)
     var app = Application(
         router: router,
+        server: .http1WebSocketUpgrade { request, channel, _ in live.shouldUpgrade(request, channel: channel) },
         configuration: .init(address: .hostname(services.configuration.hostname, port: services.configuration.port), serverName: "mentalspace-ehr"),
         logger: services.logger)
     // Shut down in reverse order: the HTTP server stops, the sealer seals what is left, then the pools close.
     app.addServices(DatabaseService(database: services.database))
     app.addServices(AuditSealerService(log: services.auditLog, database: services.database, logger: services.logger))
+    app.addServices(LiveListenerService(services: services))
     return app
 }
 

@@ -135,6 +135,7 @@ public protocol MessageRepository: Sendable {
     func listThreads(scope: ThreadScope, readerID: UUID, page: PageRequest) async throws -> Page<ThreadSummary>
     /// A page of the thread's messages, newest first, each with when another participant read it.
     func messages(threadID: UUID, tenantID: UUID, page: PageRequest) async throws -> Page<ReadableMessage>
+    func findMessage(id: UUID, tenantID: UUID) async throws -> Message?
     /// Stores the message, moves the thread's activity and marks the thread read for its sender, in one transaction.
     func send(_ message: Message) async throws
     /// Marks every message of the thread up to now read for `userID`; returns the read marker.

@@ -53,6 +53,7 @@ extension AuditLog {
         guard dialect == .postgres else { return 0 }
         enqueued.withLockedValue { $0 = 0 }
         var total = 0
+        let giveUp = ContinuousClock.now + .seconds(120)
         while true {
             let sealed = try await DatabaseScope.system(.auditWriter) {
                 try await database.transaction { db in
@@ -63,14 +64,23 @@ extension AuditLog {
                     }.get()
                 }
             }
+            guard let sealed else {
+                // Another sealer holds the lock. Waiting outside a transaction holds no connection (and no
+                // statement deadline runs out) while it works; then this caller seals what is left.
+                if ContinuousClock.now > giveUp { throw StorageError.unavailable }
+                try await Task.sleep(for: .milliseconds(10))
+                continue
+            }
             total += sealed
             if sealed < Self.sealBatch { return total }
         }
     }
 
-    /// One batch: wait for the sealer lock, take the oldest inbox rows, seal them onto their chains.
-    private func sealBatch(on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.sealerLock))", logger: logger).collect()
+    /// One batch: take the sealer lock (nil when another sealer holds it), take the oldest inbox rows, seal them
+    /// onto their chains.
+    private func sealBatch(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
+        let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.sealerLock))", logger: logger).collect()
+        guard try locked.first?.decode(Bool.self) == true else { return nil }
         var rows: [AuditPostgres.InboxRow] = []
         for try await row in try await connection.execute(AuditPostgres.TakeInbox(limit: Self.sealBatch), logger: logger) { rows.append(row) }
         guard !rows.isEmpty else { return 0 }

@@ -151,6 +151,15 @@ extension SQLStore: MessageRepository {
         }
     }
 
+    public func findMessage(id: UUID, tenantID: UUID) async throws -> Message? {
+        guard
+            let row = try await sql.raw(
+                "SELECT id, tenant_id, thread_id, sender_id, body, sent_at FROM messages WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)"
+            ).first(decoding: MessageRow.self, with: Self.decoder)
+        else { return nil }
+        return try await opening(tenantID) { keys in try row.message(keys) }
+    }
+
     public func send(_ message: Message) async throws {
         let keys = try await vault.keys(for: message.tenantID)
         let body = try keys.seal(message.body, "messages", "body", row: message.id)

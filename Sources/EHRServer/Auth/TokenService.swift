@@ -103,6 +103,16 @@ struct TokenService: Sendable {
         var kid: String?
     }
 
+    /// The `exp` claim of a token ``verifyAccessToken(_:now:)`` accepted (read without verifying: call it only after).
+    static func expiry(of token: String) -> Date? {
+        struct Expiry: Decodable { var exp: Double }
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, let data = Data(base64URLEncoded: String(parts[1])),
+            let claims = try? JSONDecoder().decode(Expiry.self, from: data)
+        else { return nil }
+        return Date(timeIntervalSince1970: claims.exp)
+    }
+
     private static func header(of token: String) -> Header? {
         guard let first = token.split(separator: ".", maxSplits: 1).first, let data = Data(base64URLEncoded: String(first)) else { return nil }
         return try? JSONDecoder().decode(Header.self, from: data)

@@ -21,6 +21,8 @@ public struct AppServices: Sendable {
     let hasher: PasswordHasher
     let auth: AuthService
     let cursors: CursorCodec
+    /// The live sockets (`/api/v1/live`) open on this process.
+    let live = LiveHub()
     public let logger: Logger
 
     /// Opens the database and loads (or, in development, creates) the signing key. Does not migrate.

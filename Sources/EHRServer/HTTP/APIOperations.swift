@@ -103,6 +103,8 @@ enum APIOperations {
             op(.post, "/api/v1/notes/{id}/sign", "note.sign"),
             op(.post, "/api/v1/notes/{id}/addenda", "note.addendum"),
             op(.post, "/api/v1/notes/{id}/break-glass", "note.break_glass"),
+            // Upgraded to a WebSocket before the router (LiveSocket); a plain GET is told so.
+            op(.get, "/api/v1/live", public: true),
             op(.get, "/api/v1/threads", "thread.list", list: true),
             op(.post, "/api/v1/threads", "thread.open"),
             op(.get, "/api/v1/threads/{id}/messages", "message.list", "thread", list: true),

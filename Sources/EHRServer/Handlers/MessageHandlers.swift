@@ -44,4 +44,8 @@ extension APIHandler {
         let (readAt, unread, _, _) = try await useCases.markThreadRead(principal, threadID: id)
         return .ok(.init(body: .json(.init(threadId: id.wire, readAt: readAt, unreadCount: unread))))
     }
+
+    func openLiveEvents(_ input: Operations.OpenLiveEvents.Input) async throws -> Operations.OpenLiveEvents.Output {
+        throw ProblemError(status: .upgradeRequired, kind: "upgrade-required", title: "Upgrade required", detail: "Open this path as a WebSocket.")
+    }
 }

@@ -83,11 +83,12 @@ extension UseCases {
         audit?.resource(appointment.id)
         audit?.changed(["patientId", "therapistId", "startsAt", "endsAt", "timeZone", "kind"] + (reason == nil ? [] : ["reason"]))
         try await store.create(appointment)
+        await announce(appointment, patient: patient, change: "created")
         return appointment
     }
 
     func updateAppointment(_ principal: Principal, id: UUID, _ changes: AppointmentChanges) async throws -> Appointment {
-        var (appointment, _) = try await appointment(principal, id: id)
+        var (appointment, patient) = try await appointment(principal, id: id)
         guard AccessPolicy.canUpdateAppointment(principal, appointment) else { throw DomainError.forbidden }
         let now = self.now
         let changesSchedule = changes.startsAt != nil || changes.endsAt != nil || changes.timeZone != nil || changes.kind != nil || changes.reason != nil
@@ -108,11 +109,12 @@ extension UseCases {
         appointment.updatedAt = now
         audit?.changed(changes.names)
         try await store.update(appointment)
+        await announce(appointment, patient: patient, change: "updated")
         return appointment
     }
 
     func cancelAppointment(_ principal: Principal, id: UUID, reason: String?) async throws -> Appointment {
-        var (appointment, _) = try await appointment(principal, id: id)
+        var (appointment, patient) = try await appointment(principal, id: id)
         guard AccessPolicy.canUpdateAppointment(principal, appointment) else { throw DomainError.forbidden }
         var v = Validator()
         let reason = v.text(reason, "reason", max: 2000, required: false)
@@ -120,6 +122,7 @@ extension UseCases {
         try appointment.cancel(reason: reason, at: now)
         audit?.changed(["status"] + (reason == nil ? [] : ["cancellationReason"]))
         try await store.update(appointment)
+        await announce(appointment, patient: patient, change: "cancelled")
         return appointment
     }
 
@@ -130,6 +133,7 @@ extension UseCases {
         if try appointment.startTelevisit(byTherapist: principal.role == .therapist, at: now) {
             audit?.changed(["status"])
             try await store.update(appointment)
+            await announce(appointment, patient: patient, change: "started")
         }
         let roomID = televisitRoomID(for: appointment)
         let lifetime: TimeInterval = 10 * 60
@@ -140,6 +144,14 @@ extension UseCases {
         return TelevisitPass(
             appointment: appointment, roomID: roomID, joinURL: "\(trimmed)/rooms/\(roomID)", joinToken: token,
             expiresAt: issuedAt.addingTimeInterval(lifetime))
+    }
+
+    /// Tells the live sockets of everyone who sees the appointment (its therapist, the patient's therapist, the
+    /// client) that it changed; they read it again through the API.
+    private func announce(_ appointment: Appointment, patient: Patient, change: String) async {
+        let recipients = [appointment.therapistID, patient.assignedTherapistID, patient.userID].compactMap { $0 }
+        await services.publish(
+            LiveSignal(kind: .appointment, tenantID: appointment.tenantID, recipients: recipients, appointmentID: appointment.id, change: change))
     }
 
     /// A stable room name per appointment. Admission is by the signed join token, not by knowing the name.

@@ -62,6 +62,8 @@ extension UseCases {
         audit?.changed(["body"])
         audit?.detail("message \(message.id.lowercasedString)")
         try await store.send(message)
+        await services.publish(
+            LiveSignal(kind: .message, tenantID: principal.tenantID, recipients: patient.threadParticipants, threadID: thread.id, messageID: message.id))
         return (message, thread, patient)
     }
 
@@ -71,6 +73,10 @@ extension UseCases {
         audit?.changed(["readAt"])
         let readAt = try await store.markRead(threadID: thread.id, userID: principal.userID, tenantID: principal.tenantID, at: now)
         let unread = try await store.unreadCount(threadID: thread.id, userID: principal.userID, tenantID: principal.tenantID)
+        await services.publish(
+            LiveSignal(
+                kind: .read, tenantID: principal.tenantID, recipients: patient.threadParticipants, threadID: thread.id, readerID: principal.userID,
+                readAtMillis: Int64((readAt.timeIntervalSince1970 * 1000).rounded())))
         return (readAt, unread, thread, patient)
     }
 }
