@@ -57,4 +57,7 @@ public enum SystemAccess: String, Sendable, CaseIterable {
     case maintenance
     /// Live events: `pg_notify` of identifiers to the other instances (reads and writes no row).
     case liveEvents = "live-events"
+    /// The notification scheduler: the coming day's appointments of every practice (to queue reminders) and
+    /// the outbox rows that are due (to claim them; each is then sent in its own practice's scope).
+    case notifications
 }

@@ -19,6 +19,10 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
     app.addServices(DatabaseService(database: services.database))
     app.addServices(AuditSealerService(log: services.auditLog, database: services.database, logger: services.logger))
     app.addServices(LiveListenerService(services: services))
+    if services.configuration.runsNotificationScheduler {
+        app.addServices(
+            NotificationService(scheduler: services.notificationScheduler, interval: services.configuration.notificationInterval, logger: services.logger))
+    }
     return app
 }
 

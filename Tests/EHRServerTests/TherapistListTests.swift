@@ -189,7 +189,8 @@ struct TherapistListTests {
     }
 }
 
-private enum RFC3339Text {
+/// RFC 3339 text of a date, as the API takes it (shared by the tests that book appointments).
+enum RFC3339Text {
     static func format(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]

@@ -136,8 +136,9 @@ public protocol MessageRepository: Sendable {
     /// A page of the thread's messages, newest first, each with when another participant read it.
     func messages(threadID: UUID, tenantID: UUID, page: PageRequest) async throws -> Page<ReadableMessage>
     func findMessage(id: UUID, tenantID: UUID) async throws -> Message?
-    /// Stores the message, moves the thread's activity and marks the thread read for its sender, in one transaction.
-    func send(_ message: Message) async throws
+    /// Stores the message, moves the thread's activity, marks the thread read for its sender and queues a
+    /// notification for each of `recipients` but the sender, in one transaction.
+    func send(_ message: Message, notifying recipients: [UUID]) async throws
     /// Marks every message of the thread up to now read for `userID`; returns the read marker.
     func markRead(threadID: UUID, userID: UUID, tenantID: UUID, at: Date) async throws -> Date
     /// How many messages of others `userID` has not read in the thread.

@@ -20,6 +20,7 @@ public enum EHRMigrations {
         list.append(AppointmentCareTherapist(dialect: dialect))
         if dialect == .postgres { list += [PostgresAuditInbox(), PostgresAuditListIndex()] }
         list.append(MessagingSchema(dialect: dialect))
+        list.append(NotificationSchema(dialect: dialect))
         return list
     }
 }

@@ -160,7 +160,14 @@ extension SQLStore: MessageRepository {
         return try await opening(tenantID) { keys in try row.message(keys) }
     }
 
-    public func send(_ message: Message) async throws {
+    public func send(_ message: Message, notifying recipients: [UUID] = []) async throws {
+        let notifications = recipients.filter { $0 != message.senderID }.flatMap { user in
+            NotificationChannel.allCases.map { channel in
+                OutboxNotification(
+                    tenantID: message.tenantID, userID: user, channel: channel, kind: .newMessage, subjectID: message.threadID,
+                    idempotencyKey: ReminderRules.messageKey(messageID: message.id, userID: user, channel: channel), dueAt: message.sentAt)
+            }
+        }
         let keys = try await vault.keys(for: message.tenantID)
         let body = try keys.seal(message.body, "messages", "body", row: message.id)
         let sentAt = millisecondPrecision(message.sentAt)
@@ -182,6 +189,8 @@ extension SQLStore: MessageRepository {
             ).run()
             try await Self.upsertReadMarker(
                 threadID: message.threadID, userID: message.senderID, tenantID: message.tenantID, at: sentAt, dialect: dialect, on: db)
+            // Queued with the message: it is notified exactly when it exists.
+            try await self.insert(notifications, now: sentAt, on: db)
         }
     }
 

@@ -48,6 +48,14 @@ public struct AppConfiguration: Sendable {
     /// bcrypt checks running at once; sign-ins beyond `bcryptConcurrency + bcryptQueue` waiting get 503 at once.
     public var bcryptConcurrency: Int
     public var bcryptQueue: Int
+    /// The SMTP server e-mail notifications go through (`EHR_SMTP_URL=smtp://host:port`); none: e-mail is skipped.
+    public var smtpURL: String? = nil
+    /// The sender address of notification mail (`EHR_SMTP_FROM`).
+    public var smtpFrom = "notifications@mentalspace.invalid"
+    /// How often the notification scheduler queues reminders and sends what is due (`EHR_NOTIFY_INTERVAL`, seconds).
+    public var notificationInterval: TimeInterval = 15
+    /// Whether `ehr serve` runs the notification scheduler (`EHR_NOTIFICATIONS=off` leaves it to other instances).
+    public var runsNotificationScheduler = true
 
     public struct JWTSettings: Sendable {
         /// PEM of the ES256 (P-256) private key; nil means "generate or load from the data folder" (development only).
@@ -164,6 +172,24 @@ public struct AppConfiguration: Sendable {
             bcryptConcurrency: bcryptConcurrency,
             bcryptQueue: bcryptQueue)
         configuration.rowLevelSecurity = rowLevelSecurity
+        if let smtp = env["EHR_SMTP_URL"], !smtp.isEmpty {
+            guard smtp.hasPrefix("smtp://"), URLComponents(string: smtp)?.host?.isEmpty == false else {
+                throw ConfigurationError.invalid("EHR_SMTP_URL", "must be smtp://host[:port]")
+            }
+            configuration.smtpURL = smtp
+        }
+        if let from = env["EHR_SMTP_FROM"], !from.isEmpty {
+            guard SMTPMailer.isSafe(from) else { throw ConfigurationError.invalid("EHR_SMTP_FROM", "must be a plain e-mail address") }
+            configuration.smtpFrom = from
+        }
+        let interval = try int("EHR_NOTIFY_INTERVAL", 15)
+        guard interval >= 1 else { throw ConfigurationError.invalid("EHR_NOTIFY_INTERVAL", "must be at least 1 second") }
+        configuration.notificationInterval = TimeInterval(interval)
+        switch env["EHR_NOTIFICATIONS"] ?? "on" {
+        case "on", "": configuration.runsNotificationScheduler = true
+        case "off": configuration.runsNotificationScheduler = false
+        default: throw ConfigurationError.invalid("EHR_NOTIFICATIONS", "must be on or off")
+        }
         return configuration
     }
 }

@@ -23,6 +23,13 @@ public struct AppServices: Sendable {
     let cursors: CursorCodec
     /// The live sockets (`/api/v1/live`) open on this process.
     let live = LiveHub()
+    /// Where pushes go. No APNs sender is built yet (no credentials or network to test one here): pushes are
+    /// recorded, and `ehr serve` says so at start.
+    let pushSender = RecordingPushSender()
+    /// Where e-mail notifications go; nil without `EHR_SMTP_URL`.
+    var emailSender: (any EmailSender)? {
+        configuration.smtpURL.flatMap { SMTPMailer(url: $0, from: configuration.smtpFrom) }
+    }
     public let logger: Logger
 
     /// Opens the database and loads (or, in development, creates) the signing key. Does not migrate.

@@ -105,6 +105,8 @@ enum APIOperations {
             op(.post, "/api/v1/notes/{id}/break-glass", "note.break_glass"),
             // Upgraded to a WebSocket before the router (LiveSocket); a plain GET is told so.
             op(.get, "/api/v1/live", public: true),
+            op(.get, "/api/v1/notification-preferences", "notification_preferences.read", "user"),
+            op(.patch, "/api/v1/notification-preferences", "notification_preferences.update", "user"),
             op(.get, "/api/v1/threads", "thread.list", list: true),
             op(.post, "/api/v1/threads", "thread.open"),
             op(.get, "/api/v1/threads/{id}/messages", "message.list", "thread", list: true),
@@ -163,7 +165,7 @@ enum APIOperations {
         "POST /api/v1/patients", "PATCH /api/v1/patients/{id}", "DELETE /api/v1/patients/{id}", "POST /api/v1/appointments",
         "PATCH /api/v1/appointments/{id}", "POST /api/v1/notes", "PATCH /api/v1/notes/{id}", "DELETE /api/v1/notes/{id}",
         "POST /api/v1/notes/{id}/addenda", "POST /api/v1/notes/{id}/break-glass", "POST /api/v1/threads",
-        "POST /api/v1/threads/{id}/messages",
+        "POST /api/v1/threads/{id}/messages", "PATCH /api/v1/notification-preferences",
     ]
 
     /// Methods a client may try on a path; those a template does not declare answer 405.

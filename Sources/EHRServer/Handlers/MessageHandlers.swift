@@ -48,4 +48,25 @@ extension APIHandler {
     func openLiveEvents(_ input: Operations.OpenLiveEvents.Input) async throws -> Operations.OpenLiveEvents.Output {
         throw ProblemError(status: .upgradeRequired, kind: "upgrade-required", title: "Upgrade required", detail: "Open this path as a WebSocket.")
     }
+
+    func getNotificationPreferences(_ input: Operations.GetNotificationPreferences.Input) async throws -> Operations.GetNotificationPreferences.Output {
+        let principal = try RequestScope.principal()
+        audit?.resource(principal.userID)
+        let preferences = try await store.notificationPreferences(userID: principal.userID, tenantID: principal.tenantID)
+        return .ok(.init(body: .json(.init(push: preferences.push, email: preferences.email))))
+    }
+
+    func updateNotificationPreferences(
+        _ input: Operations.UpdateNotificationPreferences.Input
+    ) async throws -> Operations.UpdateNotificationPreferences.Output {
+        let principal = try RequestScope.principal()
+        guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
+        audit?.resource(principal.userID)
+        var preferences = try await store.notificationPreferences(userID: principal.userID, tenantID: principal.tenantID)
+        if let push = body.push { preferences.push = push }
+        if let email = body.email { preferences.email = email }
+        audit?.changed([body.push.map { _ in "push" }, body.email.map { _ in "email" }].compactMap { $0 })
+        try await store.setNotificationPreferences(preferences, userID: principal.userID, tenantID: principal.tenantID, at: Date())
+        return .ok(.init(body: .json(.init(push: preferences.push, email: preferences.email))))
+    }
 }

@@ -61,7 +61,7 @@ extension UseCases {
         let message = Message(tenantID: principal.tenantID, threadID: thread.id, senderID: principal.userID, body: body!, sentAt: now)
         audit?.changed(["body"])
         audit?.detail("message \(message.id.lowercasedString)")
-        try await store.send(message)
+        try await store.send(message, notifying: patient.threadParticipants)
         await services.publish(
             LiveSignal(kind: .message, tenantID: principal.tenantID, recipients: patient.threadParticipants, threadID: thread.id, messageID: message.id))
         return (message, thread, patient)

@@ -160,6 +160,8 @@ func withWorld(
     // two threads shared by every world of the process; dozens of suites signing in at once queue past the test
     // client's 20 s timeout. The worlds use bcrypt's minimum cost; the cost rule itself is tested on its own.
     configuration.bcryptCost = 4
+    // Tests drive ``NotificationScheduler`` themselves, on their own clock.
+    configuration.runsNotificationScheduler = false
     configure(&configuration)
     var logger = Logger(label: "ehr.test")
     logger.logLevel = .error
