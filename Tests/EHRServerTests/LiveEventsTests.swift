@@ -92,11 +92,11 @@ struct LiveEventsTests {
         }
     }
 
-    @Sendable static func threeSecondTokens(_ configuration: inout AppConfiguration) { configuration.jwt.accessTokenLifetime = 3 }
+    @Sendable static func shortTokens(_ configuration: inout AppConfiguration) { configuration.jwt.accessTokenLifetime = 6 }
 
     @Test(arguments: TestBackend.all)
     func theFirstFrameSignsInAndTheTokenEndsTheSocket(_ backend: TestBackend) async throws {
-        try await withWorld(backend, configure: Self.threeSecondTokens) { world in
+        try await withWorld(backend, configure: Self.shortTokens) { world in
             // No token at all, a frame before signing in, a forged token: refused with 4401.
             let silent = LiveTestSocket(port: world.port)
             silent.send(["type": "ping"])
@@ -117,17 +117,19 @@ struct LiveEventsTests {
             let plain = try await world.call(.get, LiveSocket.path)
             #expect(plain.status.code == 426, "\(plain.status)")
 
-            // Signed in, the socket ends with its token (3 s here) ...
+            // Signed in, the socket ends with its token (6 s here) ...
             let expiring = try await LiveTestSocket.signedIn(port: world.port, token: try await world.token(.john))
-            #expect(await expiring.next(type: "expired", timeout: .seconds(8)) != nil, "\(expiring.frames)")
+            #expect(await expiring.next(type: "expired", timeout: .seconds(15)) != nil, "\(expiring.frames)")
             #expect(await expiring.closeCode() == 4401)
 
             // ... unless a fresh token of the same user renews it; another user's token closes it with 4403.
             let renewed = try await LiveTestSocket.signedIn(port: world.port, token: try await world.token(.john))
+            let opened = ContinuousClock.now
             try await Task.sleep(for: .seconds(2))
             renewed.send(["type": "auth", "accessToken": try await world.token(.john)])
             #expect(await renewed.next(type: "ready") != nil)
-            try await Task.sleep(for: .seconds(2))
+            // Past the first token's end (6 s after it was issued), well before the second's.
+            try await Task.sleep(until: opened + .milliseconds(6500))
             renewed.send(["type": "ping"])
             #expect(await renewed.next(type: "pong") != nil, "renewed past the first token's end: \(renewed.frames)")
             renewed.send(["type": "auth", "accessToken": try await world.token(.smith)])

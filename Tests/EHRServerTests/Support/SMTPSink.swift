@@ -23,7 +23,7 @@ final class SMTPSink: @unchecked Sendable {
 
     /// Waits until the server accepts connections.
     func ready() async throws {
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             if Self.accepts(port) { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
