@@ -3,7 +3,7 @@ import OpenAPIRuntime
 import OpenAPIURLSession
 
 /// Everything an app needs, wired once: the session, and per signed-in user the local store, the
-/// appointments store, the chat stub and the notifier.
+/// appointments store, the chat (through the service, queued while offline) and the notifier.
 public final class MentalSpaceClient: Sendable {
     /// Folder for the session (non-Apple platforms) and the per-user stores.
     public let home: URL
@@ -85,7 +85,7 @@ public final class MentalSpaceClient: Sendable {
         let notifier = makeNotifier(store)
         return UserServices(
             session: info, store: store, appointments: AppointmentsStore(api: api, store: store, notifier: notifier),
-            chat: StubChatService(api: api, store: store), notifier: notifier)
+            chat: ServerChatService(api: api, store: store), notifier: notifier)
     }
 
     func storeURL(for info: SessionInfo) -> URL {

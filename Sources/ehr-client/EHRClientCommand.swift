@@ -91,11 +91,11 @@ struct Appointments: AsyncParsableCommand {
 
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The DM with your therapist (stub: messages stay on this device).",
+        abstract: "Secure messages with your therapist (written offline, they are sent when you are back online).",
         subcommands: [Send.self, List.self])
 
     struct Send: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a message (kept locally, not yet delivered).")
+        static let configuration = CommandConfiguration(abstract: "Write a message to your therapist.")
         @Argument(help: "The message.") var text: String
 
         func run() async throws {
@@ -103,7 +103,11 @@ struct Chat: AsyncParsableCommand {
                 let chat = try await makeClient().userServices().chat
                 let channel = try await chat.channel()
                 let message = try await chat.send(text)
-                print("Saved to your conversation with \(channel.title) [\(message.delivery.rawValue): not yet delivered to the server].")
+                switch message.delivery {
+                case .queued: print("Offline: kept on this device and sent to \(channel.title) when you are back online [queued].")
+                case .localOnly: print("The service refused this message; it stays on this device only [local-only].")
+                case .delivered, .read: print("Sent to \(channel.title) [\(message.delivery.rawValue)].")
+                }
             } catch {
                 throw fail(error)
             }
@@ -118,7 +122,7 @@ struct Chat: AsyncParsableCommand {
                 let chat = try await makeClient().userServices().chat
                 let channel = try await chat.channel()
                 let messages = try await chat.messages()
-                print("Conversation with \(channel.title) (\(channel.id)); messages are kept on this device only:")
+                print("Conversation with \(channel.title) (thread \(channel.id)):")
                 for m in messages { print("  \(m.sentAt.formatted(date: .abbreviated, time: .shortened))  [\(m.delivery.rawValue)]  \(m.text)") }
                 if messages.isEmpty { print("  (no messages)") }
             } catch {

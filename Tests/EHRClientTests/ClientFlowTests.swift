@@ -3,6 +3,10 @@ import Testing
 
 @testable import EHRClient
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// The client core against the real server (in this process, demo practice seeded): the flows the mobile
 /// app and `ehr-client` are built on.
 @Suite("Client flows against the real server", .serialized)
@@ -191,27 +195,71 @@ struct ClientFlowTests {
     }
 
     @MainActor
-    @Test func chatStubKeepsMessagesLocallyInTheTherapistChannel() async throws {
+    @Test func chatGoesThroughTheServiceQueuesOfflineAndShowsReadReceipts() async throws {
         try await withLiveServer { server in
             let client = MentalSpaceClient(home: server.clientHome())
             let info = try await client.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: Self.password)
             let chat = ChatViewModel(chat: try await client.userServices().chat)
             await chat.load()
-            #expect(chat.channel?.title == "Dr. Sarah Smith" && chat.channel?.id.hasPrefix("dm:\(info.userID):") == true)
+            #expect(chat.error == nil && chat.channel?.title == "Dr. Sarah Smith", "\(String(describing: chat.error))")
+            #expect(chat.messages.count == 1 && chat.messages.first?.senderId != info.userID, "the demo's message from Dr. Smith")
+            #expect(chat.messages.first?.delivery == .delivered, "receipts show on one's own messages only")
             chat.draft = "   "
             await chat.send()
-            #expect(chat.error == .invalidRequest("A message cannot be empty.") && chat.messages.isEmpty)
+            #expect(chat.error == .invalidRequest("A message cannot be empty."))
+            let sent = try await client.userServices().chat.send("Is the 3pm slot free?")
+            #expect(sent.delivery == .delivered, "online, send answers with the message as the server stored it")
             chat.draft = "Can we move Thursday to 3pm?"
             await chat.send()
             #expect(chat.error == nil && chat.draft.isEmpty)
-            #expect(chat.messages.map(\.text) == ["Can we move Thursday to 3pm?"] && chat.messages.allSatisfy { $0.delivery == .localOnly })
-            #expect(chat.notice.contains("not yet delivered"))
-            // Still there after the app restarts (same home), and even offline.
+            @MainActor func mine() -> [ChatMessage] { chat.messages.filter { $0.senderId == info.userID } }
+            #expect(mine().map(\.text) == ["Is the 3pm slot free?", "Can we move Thursday to 3pm?"] && mine().allSatisfy { $0.delivery == .delivered })
+
+            // Dr. Smith reads the thread on the server: John sees the receipt.
+            let threadID = try #require(chat.channel?.id)
+            let smith = try await Self.accessToken(server, "dr.smith@demo.test")
+            #expect(try await Self.post(server, "/api/v1/threads/\(threadID)/read", token: smith) == 200)
+            await chat.load()
+            #expect(mine().map(\.delivery) == [.read, .read])
+
+            // Offline: the message waits on the phone, and is sent once when the server is back.
             await server.stop()
-            let reopened = ChatViewModel(chat: try await MentalSpaceClient(home: server.clientHome()).userServices().chat)
-            await reopened.load()
-            #expect(reopened.error == nil && reopened.channel?.title == "Dr. Sarah Smith" && reopened.messages.count == 1)
+            chat.draft = "Written on the train"
+            await chat.send()
+            #expect(chat.error == nil && mine().last?.delivery == .queued, "\(mine())")
+            try await server.start()
+            await chat.load()
+            #expect(mine().map(\.text) == ["Is the 3pm slot free?", "Can we move Thursday to 3pm?", "Written on the train"])
+            #expect(mine().last?.delivery == .delivered)
+            await chat.load()
+            let onServer = try await Self.messageBodies(server, threadID, token: smith)
+            #expect(onServer.filter { $0 == "Written on the train" }.count == 1, "sent exactly once: \(onServer)")
         }
+    }
+
+    static func accessToken(_ server: LiveServer, _ email: String) async throws -> String {
+        var request = URLRequest(url: server.url.appendingPathComponent("api/v1/auth/login"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["tenant": "demo", "email": email, "password": password])
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["accessToken"] as? String)
+    }
+
+    static func post(_ server: LiveServer, _ path: String, token: String) async throws -> Int {
+        var request = URLRequest(url: URL(string: server.url.absoluteString + path)!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    static func messageBodies(_ server: LiveServer, _ threadID: String, token: String) async throws -> [String] {
+        var request = URLRequest(url: URL(string: server.url.absoluteString + "/api/v1/threads/\(threadID)/messages?limit=100")!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let items = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        return items.compactMap { $0["body"] as? String }
     }
 }
 

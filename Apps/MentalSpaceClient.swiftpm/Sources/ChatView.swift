@@ -1,8 +1,8 @@
 import EHRClient
 import SwiftUI
 
-/// The conversation with the therapist. Messages are kept on this device only for now, which the
-/// view model's notice says at the top of the screen and every message repeats.
+/// The conversation with the therapist, through the service: each of the user's messages shows whether it is
+/// queued (written offline), delivered or read; the view model's notice says who can read them.
 struct ChatView: View {
     @Bindable var model: ChatViewModel
     /// Tells the user's own messages from the therapist's.
@@ -11,7 +11,7 @@ struct ChatView: View {
 
     var body: some View {
         VStack(spacing: 0) {
-            LocalOnlyNotice(text: model.notice)
+            PrivacyNotice(text: model.notice)
             messages
             if let error = model.error {
                 errorRow(error)
@@ -99,15 +99,15 @@ struct ChatView: View {
 }
 
 /// The view model's notice, shown prominently above the conversation.
-private struct LocalOnlyNotice: View {
+private struct PrivacyNotice: View {
     let text: String
 
     var body: some View {
-        Label(text, systemImage: "iphone")
+        Label(text, systemImage: "lock")
             .font(.footnote.weight(.semibold))
             .frame(maxWidth: .infinity, alignment: .leading)
             .padding(12)
-            .background(Color.orange.opacity(0.25))
+            .background(Color.accentColor.opacity(0.12))
     }
 }
 
@@ -129,8 +129,12 @@ private struct MessageBubble: View {
                     switch message.delivery {
                     case .localOnly:
                         Label("On this device only", systemImage: "iphone")
+                    case .queued:
+                        Label("Sends when online", systemImage: "clock")
                     case .delivered:
                         Label("Delivered", systemImage: "checkmark")
+                    case .read:
+                        Label("Read", systemImage: "checkmark.circle.fill")
                     }
                 }
                 .font(.caption2)

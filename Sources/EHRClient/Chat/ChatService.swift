@@ -12,9 +12,14 @@ public struct ChatChannel: Codable, Sendable, Equatable, Identifiable, Fetchable
 
 /// Whether a message reached the server.
 public enum MessageDelivery: String, Codable, Sendable {
-    /// Kept on this device only: the service has no messaging API yet.
+    /// Kept on this device only: never delivered (written with the device-only stub, or refused by the server).
     case localOnly = "local-only"
+    /// Written offline: sent the next time the thread is read or written online.
+    case queued
+    /// The server holds it.
     case delivered
+    /// The other participant has read it.
+    case read
 }
 
 public struct ChatMessage: Codable, Sendable, Equatable, Identifiable, FetchableRecord, PersistableRecord {

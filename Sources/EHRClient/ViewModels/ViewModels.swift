@@ -92,15 +92,15 @@ public final class AppointmentListViewModel {
     }
 }
 
-/// The DM with the therapist: messages (kept on this device only for now), a draft and send.
+/// The thread with the therapist: messages (delivered, read, or queued while offline), a draft and send.
 @MainActor @Observable
 public final class ChatViewModel {
     public private(set) var channel: ChatChannel?
     public private(set) var messages: [ChatMessage] = []
     public var draft = ""
     public private(set) var error: ClientError?
-    /// Shown with the thread while the service has no messaging API.
-    public let notice = "Messages are kept on this device and not yet delivered to your therapist."
+    /// Shown with the thread.
+    public let notice = "Messages are encrypted and seen only by you and your therapist. Written offline, they are sent when you are back online."
     let chat: any ChatService
 
     public init(chat: any ChatService) {
