@@ -55,13 +55,7 @@ struct NotificationSchema: AsyncMigration {
             """,
         ]
         if dialect == .postgres {
-            for table in Self.tables {
-                statements += [
-                    "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY",
-                    "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY",
-                    "CREATE POLICY tenant_isolation ON \(table) USING (ehr_row_visible(tenant_id)) WITH CHECK (ehr_row_visible(tenant_id))",
-                ]
-            }
+            for table in Self.tables { statements += PostgresRowLevelSecurity.isolate(table) }
         }
         try await execute(statements, on: database)
     }

@@ -29,13 +29,7 @@ struct PostgresRowLevelSecurity: AsyncMigration {
             $$
             """
         ]
-        for (table, column) in Self.tenantTables {
-            statements += [
-                "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY",
-                "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY",
-                "CREATE POLICY tenant_isolation ON \(table) USING (ehr_row_visible(\(column))) WITH CHECK (ehr_row_visible(\(column)))",
-            ]
-        }
+        for (table, column) in Self.tenantTables { statements += Self.isolate(table, column: column) }
         // The service role (created by PostgresComplianceRules when the migrating role may) is the role every
         // statement runs as; the migrating role joins it so it can switch to it (a superuser need not).
         statements.append(
@@ -50,6 +44,15 @@ struct PostgresRowLevelSecurity: AsyncMigration {
             END $$
             """)
         try await execute(statements, on: database)
+    }
+
+    /// The statements that put `table` behind the practice wall (for tables later migrations add).
+    static func isolate(_ table: String, column: String = "tenant_id") -> [String] {
+        [
+            "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY",
+            "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY",
+            "CREATE POLICY tenant_isolation ON \(table) USING (ehr_row_visible(\(column))) WITH CHECK (ehr_row_visible(\(column)))",
+        ]
     }
 
     func revert(on database: any Database) async throws {

@@ -71,9 +71,9 @@ private struct ReadMarkerRow: Decodable, Sendable {
 
 extension SQLStore: MessageRepository {
     public func thread(forPatient patientID: UUID, tenantID: UUID, at: Date, newID: UUID = UUID()) async throws -> MessageThread {
-        if let existing = try await thread(patientID: patientID, tenantID: tenantID, on: sql) { return existing }
         let now = millisecondPrecision(at)
-        // ON CONFLICT DO NOTHING: of two first messages racing, one creates the thread and both then read it.
+        // ON CONFLICT DO NOTHING: an existing thread is kept; of two first opens racing, one creates the thread and
+        // both then read it.
         return try await write { db in
             try await db.raw(
                 """
@@ -105,13 +105,11 @@ extension SQLStore: MessageRepository {
 
     public func listThreads(scope: ThreadScope, readerID: UUID, page: PageRequest) async throws -> Page<ThreadSummary> {
         let tenantID = scope.tenantID
-        var query: SQLQueryString = """
-            SELECT t.id, t.tenant_id, t.patient_id, t.created_at, t.last_message_at, p.user_id AS patient_user_id,
-                p.assigned_therapist_id,
-                (SELECT COUNT(*) FROM messages m
-                    LEFT JOIN message_reads r ON r.tenant_id = m.tenant_id AND r.thread_id = m.thread_id AND r.user_id = \(bind: readerID)
-                    WHERE m.tenant_id = t.tenant_id AND m.thread_id = t.id AND m.sender_id <> \(bind: readerID)
-                        AND (r.read_at IS NULL OR m.sent_at > r.read_at)) AS unread_count
+        var query: SQLQueryString =
+            "SELECT t.id, t.tenant_id, t.patient_id, t.created_at, t.last_message_at, p.user_id AS patient_user_id, p.assigned_therapist_id, ("
+        query += Self.unreadCount(tenant: "t.tenant_id", thread: "t.id", reader: readerID)
+        query += """
+            ) AS unread_count
             FROM message_threads t JOIN patients p ON p.tenant_id = t.tenant_id AND p.id = t.patient_id
             WHERE t.tenant_id = \(bind: tenantID)
             """
@@ -211,15 +209,16 @@ extension SQLStore: MessageRepository {
 
     public func unreadCount(threadID: UUID, userID: UUID, tenantID: UUID) async throws -> Int {
         struct CountRow: Decodable { var n: Int }
-        let row = try await sql.raw(
-            """
-            SELECT COUNT(*) AS n FROM messages m
-                LEFT JOIN message_reads r ON r.tenant_id = m.tenant_id AND r.thread_id = m.thread_id AND r.user_id = \(bind: userID)
-            WHERE m.tenant_id = \(bind: tenantID) AND m.thread_id = \(bind: threadID) AND m.sender_id <> \(bind: userID)
-                AND (r.read_at IS NULL OR m.sent_at > r.read_at)
-            """
-        ).first(decoding: CountRow.self)
+        let count = Self.unreadCount(tenant: "\(bind: tenantID)", thread: "\(bind: threadID)", reader: userID)
+        let row = try await sql.raw("SELECT (" + count + ") AS n").first(decoding: CountRow.self)
         return row?.n ?? 0
+    }
+
+    /// Messages of others in a thread that `reader` has not read: one subquery for the thread list and the single count.
+    private static func unreadCount(tenant: SQLQueryString, thread: SQLQueryString, reader: UUID) -> SQLQueryString {
+        "SELECT COUNT(*) FROM messages m LEFT JOIN message_reads r ON r.tenant_id = m.tenant_id AND r.thread_id = m.thread_id AND r.user_id = "
+            + "\(bind: reader) WHERE m.tenant_id = " + tenant + " AND m.thread_id = " + thread + " AND m.sender_id <> \(bind: reader)"
+            + " AND (r.read_at IS NULL OR m.sent_at > r.read_at)"
     }
 
     /// A read marker only moves forward, whichever of two racing marks commits last.

@@ -94,10 +94,18 @@ extension SQLStore {
             }
         }
         var queued = 0
-        for chunk in stride(from: 0, to: wanted.count, by: 200).map({ Array(wanted[$0..<min($0 + 200, wanted.count)]) }) {
+        // By practice and in chunks: the lookup reads the (tenant_id, idempotency_key) index instead of the table.
+        let chunks = Dictionary(grouping: wanted, by: \.tenantID).values.flatMap { rows in
+            stride(from: 0, to: rows.count, by: 200).map { Array(rows[$0..<min($0 + 200, rows.count)]) }
+        }
+        for chunk in chunks {
             let existing = Set(
-                try await sql.raw("SELECT idempotency_key FROM notification_outbox WHERE idempotency_key IN (\(binds: chunk.map(\.idempotencyKey)))")
-                    .all(decoding: KeyRow.self).map(\.idempotency_key))
+                try await sql.raw(
+                    """
+                    SELECT idempotency_key FROM notification_outbox
+                    WHERE tenant_id = \(bind: chunk[0].tenantID) AND idempotency_key IN (\(binds: chunk.map(\.idempotencyKey)))
+                    """
+                ).all(decoding: KeyRow.self).map(\.idempotency_key))
             let missing = chunk.filter { !existing.contains($0.idempotencyKey) }
             guard !missing.isEmpty else { continue }
             try await insert(missing, subjectTimes: subjectTimes, now: now, on: sql)
