@@ -15,6 +15,18 @@ extension EHRDatabase {
         }
     }
 
+    /// Sends `payloads` on `channel` in one transaction: listeners get them together and in this order (a frame
+    /// too long for one notification goes in parts). PostgreSQL only; nothing on SQLite.
+    public func notify(channel: String, payloads: [String]) async throws {
+        guard dialect == .postgres, !payloads.isEmpty else { return }
+        guard payloads.count > 1 else { return try await notify(channel: channel, payload: payloads[0]) }
+        try await DatabaseScope.system(.liveEvents) {
+            try await transaction { db in
+                for payload in payloads { try await db.raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run() }
+            }
+        }
+    }
+
     /// Opens a connection of its own (not from the pools: it stays open for as long as `consume` runs), listens on
     /// `channel` and hands every notification's payload to `consume`. Returns when `consume` returns; throws when
     /// the connection fails (the caller reconnects). PostgreSQL only; nil on SQLite.

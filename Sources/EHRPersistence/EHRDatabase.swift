@@ -258,6 +258,9 @@ public final class EHRDatabase: Sendable {
     }
 
     private var isShutDown: Bool { shutDown.withLockedValue { $0 } }
+
+    /// False once the pools are shut down: work that outlives the service (a socket closing as it stops) skips the database.
+    public var isOpen: Bool { !isShutDown }
 }
 
 /// Carries a transaction's result out of the checkout's `@Sendable` work.

@@ -10,9 +10,13 @@ import OpenAPIRuntime
 public func buildApplication(services: AppServices) throws -> some ApplicationProtocol {
     let router = try buildRouter(services: services)
     let live = LiveSocket(services: services)
+    let televisit = TelevisitSocket(services: services)
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade { request, channel, _ in live.shouldUpgrade(request, channel: channel) },
+        // Browsers send a message as one frame, and a session description with its candidates passes 16 KiB.
+        server: .http1WebSocketUpgrade(configuration: .init(maxFrameSize: LiveSocket.maximumInboundFrame, validateUTF8: true)) { request, channel, _ in
+            request.path == TelevisitSocket.path ? televisit.shouldUpgrade(request, channel: channel) : live.shouldUpgrade(request, channel: channel)
+        },
         configuration: .init(address: .hostname(services.configuration.hostname, port: services.configuration.port), serverName: "mentalspace-ehr"),
         logger: services.logger)
     // Shut down in reverse order: the HTTP server stops, the sealer seals what is left, then the pools close.

@@ -239,7 +239,7 @@ import Testing
             let expired = try await tokens.issueAccessToken(for: smith, now: Date().addingTimeInterval(-3600))
             let televisit = try await tokens.issueTelevisitToken(
                 for: Principal(userID: demo.smith, tenantID: demo.tenantID, role: .therapist),
-                roomID: "room-1", lifetime: 600)
+                roomID: "room-1", appointmentID: demo.johnAppointment, lifetime: 600)
 
             let cases: [(String, String)] = [
                 ("garbage", "garbage"), ("three junk segments", "a.b.c"), ("empty signature", parts[0] + "." + parts[1] + "."),

@@ -60,16 +60,22 @@ locals {
       EHR_TRUSTED_PROXIES = var.vpc_cidr
       # Written only in development; points at the scratch volume since the root fs is read-only.
       EHR_DATA_DIR = "/tmp/ehr"
+      # ICE servers handed to televisit clients; empty: none. EHR_TURN_SECRET comes from Secrets Manager
+      # (secrets.tf) when one of them is a TURN server.
+      EHR_TURN_URLS = join(",", var.turn_urls)
     },
   )
 
   # Secrets Manager ARN -> environment variable, resolved by ECS (execution role) when a task starts.
-  container_secrets = [
-    for key, secret in local.app_secrets : {
-      name      = secret.env
-      valueFrom = aws_secretsmanager_secret.app[key].arn
-    }
-  ]
+  container_secrets = concat(
+    [
+      for key, secret in local.app_secrets : {
+        name      = secret.env
+        valueFrom = aws_secretsmanager_secret.app[key].arn
+      }
+    ],
+    [for secret in aws_secretsmanager_secret.turn : { name = "EHR_TURN_SECRET", valueFrom = secret.arn }],
+  )
 
   # Common hardening of both containers.
   container_base = {
@@ -295,7 +301,7 @@ data "aws_iam_policy_document" "ecs_execution" {
   statement {
     sid       = "ReadTheApiSecretsOnly"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [for s in aws_secretsmanager_secret.app : s.arn]
+    resources = concat([for s in aws_secretsmanager_secret.app : s.arn], aws_secretsmanager_secret.turn[*].arn)
   }
 
   statement {

@@ -101,8 +101,11 @@ output "db_master_user_secret_arn" {
 }
 
 output "app_secret_arns" {
-  description = "ARNs of the API's secrets, by key (database_url, jwt_private_key, master_key, audit_key, metrics_token). Created empty: fill them as README.md shows."
-  value       = { for key, secret in aws_secretsmanager_secret.app : key => secret.arn }
+  description = "ARNs of the API's secrets, by key (database_url, jwt_private_key, master_key, audit_key, metrics_token, and turn_secret when turn_urls names a TURN server). Created empty: fill them as README.md shows."
+  value = merge(
+    { for key, secret in aws_secretsmanager_secret.app : key => secret.arn },
+    { for secret in aws_secretsmanager_secret.turn : "turn_secret" => secret.arn },
+  )
 }
 
 output "exports_bucket_name" {

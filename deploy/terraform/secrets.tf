@@ -23,6 +23,11 @@
 #                    documented audit-key rollover and keep the old value (Secrets Manager keeps versions).
 #   metrics-token    bearer token of /metrics. Rotate by putting a new one, redeploying, then updating the
 #                    scraper.
+#   turn-secret      EHR_TURN_SECRET (aws_secretsmanager_secret.turn below): the TURN REST API secret shared
+#                    with the televisit TURN server (coturn's static-auth-secret). Rotate without a gap: add
+#                    the new value to the TURN server next to the old one (coturn accepts several
+#                    static-auth-secret lines), put it here and redeploy, wait until every credential issued
+#                    with the old one has expired (at most 4 hours), then remove the old one from the server.
 
 locals {
   app_secrets = {
@@ -64,4 +69,24 @@ resource "aws_secretsmanager_secret" "app" {
   recovery_window_in_days = 30
 
   tags = { Name = "${local.name}/${each.value.name}", EnvironmentVariable = each.value.env }
+}
+
+# EHR_TURN_SECRET, only when the televisit clients are handed a TURN server (a turn: or turns: URL in
+# turn_urls; stun: URLs need no credential, and the API asks for the secret only with a TURN URL). Same
+# handling as the secrets above: created empty, filled out of band with the value the TURN server has as its
+# static-auth-secret (README.md, Televisit TURN server), injected by ecs.tf.
+locals {
+  turn_relay_enabled = anytrue([for url in var.turn_urls : can(regex("^turns?:", url))])
+}
+
+resource "aws_secretsmanager_secret" "turn" {
+  count = local.turn_relay_enabled ? 1 : 0
+  #checkov:skip=CKV2_AWS_57:No rotation Lambda on purpose: the value is shared with the TURN server outside this module (its static-auth-secret), so a blind swap here would break every televisit relay; it is rotated without a gap by the procedure written in the header of secrets.tf (both values on the TURN server until the old credentials expire).
+
+  name                    = "${local.name}/turn-secret"
+  description             = "EHR_TURN_SECRET: TURN REST API secret shared with the TURN server (coturn static-auth-secret), at least 32 characters"
+  kms_key_id              = aws_kms_key.data.arn
+  recovery_window_in_days = 30
+
+  tags = { Name = "${local.name}/turn-secret", EnvironmentVariable = "EHR_TURN_SECRET" }
 }

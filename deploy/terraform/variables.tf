@@ -230,9 +230,21 @@ variable "container_environment" {
   validation {
     condition = length(setintersection(keys(var.container_environment), [
       "DATABASE_URL", "EHR_JWT_PRIVATE_KEY", "EHR_JWT_PRIVATE_KEY_FILE", "EHR_MASTER_KEY", "EHR_MASTER_KEY_FILE",
-      "EHR_AUDIT_KEY", "EHR_AUDIT_KEY_FILE", "EHR_METRICS_TOKEN", "EHR_ADMIN_PASSWORD", "EHR_BENCH_DISABLE_AUDIT",
+      "EHR_AUDIT_KEY", "EHR_AUDIT_KEY_FILE", "EHR_METRICS_TOKEN", "EHR_TURN_SECRET", "EHR_ADMIN_PASSWORD",
+      "EHR_BENCH_DISABLE_AUDIT",
     ])) == 0
     error_message = "container_environment must not carry secrets (they come from Secrets Manager) nor EHR_BENCH_DISABLE_AUDIT."
+  }
+}
+
+variable "turn_urls" {
+  description = "EHR_TURN_URLS: ICE server URLs handed to the televisit clients (stun:, turn: or turns:, e.g. turns:turn.example.org:5349?transport=tcp), passed joined with commas. [] (default): none, so clients behind symmetric NAT or strict firewalls cannot connect. A turn: or turns: URL makes this module create the turn-secret secret (EHR_TURN_SECRET, the TURN server's static-auth-secret). The TURN server itself is deployed separately (README.md, Televisit TURN server)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for url in var.turn_urls : can(regex("^(stun|turns?):[^,\\s]+$", url))])
+    error_message = "turn_urls must be stun:, turn: or turns: URLs, without commas or spaces."
   }
 }
 

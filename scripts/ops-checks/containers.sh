@@ -113,7 +113,7 @@ check_compose() {
 
 # --- 4. a missing secret is refused ----------------------------------------------------------------------------
 # The secrets the stack must never start without, plus every other ${VAR:?} the compose files declare.
-REQUIRED_SECRETS=(POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB EHR_MASTER_KEY EHR_AUDIT_KEY EHR_METRICS_TOKEN EHR_JWT_PRIVATE_KEY_PATH PGADMIN_DEFAULT_PASSWORD)
+REQUIRED_SECRETS=(POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB EHR_MASTER_KEY EHR_AUDIT_KEY EHR_METRICS_TOKEN EHR_JWT_PRIVATE_KEY_PATH PGADMIN_DEFAULT_PASSWORD EHR_TURN_SECRET)
 
 check_required() {
     local name="compose refuses a missing secret"

@@ -21,6 +21,7 @@ public enum EHRMigrations {
         if dialect == .postgres { list += [PostgresAuditInbox(), PostgresAuditListIndex()] }
         list.append(MessagingSchema(dialect: dialect))
         list.append(NotificationSchema(dialect: dialect))
+        list.append(TelevisitSchema(dialect: dialect))
         return list
     }
 }

@@ -16,6 +16,8 @@ struct AccessTokenClaims: JWTPayload {
     var role: String
     /// Token use: "access" or "televisit"; an access token is never accepted as a join token or vice versa.
     var use: String
+    /// The appointment a televisit join token admits to (absent from access tokens).
+    var apt: String? = nil
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -50,18 +52,23 @@ struct TokenService: Sendable {
         try await sign(subject: user.id, tenant: user.tenantID, role: user.role, use: "access", audience: audience, lifetime: accessTokenLifetime, now: now)
     }
 
-    /// Issues a short-lived token that admits `principal` to one televisit room.
-    func issueTelevisitToken(for principal: Principal, roomID: String, lifetime: TimeInterval, now: Date = Date()) async throws -> String {
+    /// Issues a short-lived token that admits `principal` to the televisit room of one appointment.
+    func issueTelevisitToken(
+        for principal: Principal, roomID: String, appointmentID: UUID, lifetime: TimeInterval, now: Date = Date()
+    ) async throws -> String {
         try await sign(
             subject: principal.userID, tenant: principal.tenantID, role: principal.role, use: "televisit",
-            audience: "televisit:" + roomID, lifetime: lifetime, now: now)
+            audience: "televisit:" + roomID, lifetime: lifetime, now: now, appointment: appointmentID)
     }
 
-    private func sign(subject: UUID, tenant: UUID, role: Role, use: String, audience: String, lifetime: TimeInterval, now: Date) async throws -> String {
+    private func sign(
+        subject: UUID, tenant: UUID, role: Role, use: String, audience: String, lifetime: TimeInterval, now: Date, appointment: UUID? = nil
+    ) async throws -> String {
         let claims = AccessTokenClaims(
             iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: subject.lowercasedString),
             exp: .init(value: now.addingTimeInterval(lifetime)), nbf: .init(value: now.addingTimeInterval(-5)), iat: .init(value: now),
-            jti: .init(value: UUID().lowercasedString), tenant: tenant.lowercasedString, role: role.rawValue, use: use)
+            jti: .init(value: UUID().lowercasedString), tenant: tenant.lowercasedString, role: role.rawValue, use: use,
+            apt: appointment?.lowercasedString)
         var header = JWTHeader()
         header.alg = Self.algorithm
         header.typ = "JWT"
@@ -75,13 +82,7 @@ struct TokenService: Sendable {
         let invalid = DomainError.unauthenticated("the access token is invalid or expired")
         let key = VerifiedTokenCache.key(token)
         if let principal = verified.principal(for: key, now: now) { return principal }
-        guard let header = Self.header(of: token), header.alg == Self.algorithm, header.kid == keyID else { throw invalid }
-        let claims: AccessTokenClaims
-        do {
-            claims = try await keys.verify(token, as: AccessTokenClaims.self)
-        } catch {
-            throw invalid
-        }
+        let claims = try await signedClaims(token, invalid: invalid)
         // JWTKit checked the window against the clock; `now` is the instant this answer is for.
         guard claims.nbf.value <= now, now < claims.exp.value, claims.iss.value == issuer, claims.aud.value == [audience], claims.use == "access",
             let userID = UUID(uuidString: claims.sub.value), let tenantID = UUID(uuidString: claims.tenant),
@@ -90,6 +91,40 @@ struct TokenService: Sendable {
         let principal = Principal(userID: userID, tenantID: tenantID, role: role)
         verified.remember(principal, for: key, notBefore: claims.nbf.value, expires: claims.exp.value, now: now)
         return principal
+    }
+
+    /// The claims of a token this service signed: the header's algorithm and key id, then the signature (and
+    /// JWTKit's check of the window against the clock). Everything else is the caller's to check.
+    private func signedClaims(_ token: String, invalid: DomainError) async throws(DomainError) -> AccessTokenClaims {
+        guard let header = Self.header(of: token), header.alg == Self.algorithm, header.kid == keyID else { throw invalid }
+        do {
+            return try await keys.verify(token, as: AccessTokenClaims.self)
+        } catch {
+            throw invalid
+        }
+    }
+
+    /// What a verified televisit join token admits to.
+    struct TelevisitAdmission: Sendable {
+        var principal: Principal
+        var roomID: String
+        var appointmentID: UUID
+    }
+
+    /// Verifies a televisit join token as completely as an access token (algorithm, key, signature, window, issuer),
+    /// and that it is a join token for a room: an access token is refused here, as a join token is refused as one.
+    func verifyTelevisitToken(_ token: String, now: Date = Date()) async throws(DomainError) -> TelevisitAdmission {
+        let invalid = DomainError.unauthenticated("the join token is invalid or expired")
+        let claims = try await signedClaims(token, invalid: invalid)
+        let prefix = "televisit:"
+        guard claims.nbf.value <= now, now < claims.exp.value, claims.iss.value == issuer, claims.use == "televisit",
+            claims.aud.value.count == 1, let audience = claims.aud.value.first, audience.hasPrefix(prefix),
+            let appointmentID = claims.apt.flatMap(UUID.init(uuidString:)),
+            let userID = UUID(uuidString: claims.sub.value), let tenantID = UUID(uuidString: claims.tenant), let role = Role(rawValue: claims.role)
+        else { throw invalid }
+        return TelevisitAdmission(
+            principal: Principal(userID: userID, tenantID: tenantID, role: role), roomID: String(audience.dropFirst(prefix.count)),
+            appointmentID: appointmentID)
     }
 
     /// The public key set published at `/.well-known/jwks.json`.

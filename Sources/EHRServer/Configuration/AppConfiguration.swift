@@ -56,6 +56,11 @@ public struct AppConfiguration: Sendable {
     public var notificationInterval: TimeInterval = 15
     /// Whether `ehr serve` runs the notification scheduler (`EHR_NOTIFICATIONS=off` leaves it to other instances).
     public var runsNotificationScheduler = true
+    /// The ICE servers televisit participants are handed (`EHR_TURN_URLS`, comma-separated `stun:`, `turn:` and
+    /// `turns:` URLs) and coturn's shared secret their short-lived TURN credentials are derived from
+    /// (`EHR_TURN_SECRET`, `static-auth-secret`); see ``TurnCredentials``.
+    public var turnURLs: [String] = []
+    public var turnSecret: String? = nil
 
     public struct JWTSettings: Sendable {
         /// PEM of the ES256 (P-256) private key; nil means "generate or load from the data folder" (development only).
@@ -190,6 +195,16 @@ public struct AppConfiguration: Sendable {
         case "off": configuration.runsNotificationScheduler = false
         default: throw ConfigurationError.invalid("EHR_NOTIFICATIONS", "must be on or off")
         }
+        configuration.turnURLs = (env["EHR_TURN_URLS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for url in configuration.turnURLs where !["stun:", "turn:", "turns:"].contains(where: url.hasPrefix) {
+            throw ConfigurationError.invalid("EHR_TURN_URLS", "must list stun:, turn: or turns: URLs")
+        }
+        let turnSecret = env["EHR_TURN_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        if configuration.turnURLs.contains(where: { !$0.hasPrefix("stun:") }) {
+            guard let turnSecret else { throw ConfigurationError.missing("EHR_TURN_SECRET", "TURN URLs need coturn's static-auth-secret") }
+            guard turnSecret.count >= 32 else { throw ConfigurationError.invalid("EHR_TURN_SECRET", "must be at least 32 characters") }
+        }
+        configuration.turnSecret = turnSecret
         return configuration
     }
 }

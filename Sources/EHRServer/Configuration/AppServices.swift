@@ -23,6 +23,8 @@ public struct AppServices: Sendable {
     let cursors: CursorCodec
     /// The live sockets (`/api/v1/live`) open on this process.
     let live = LiveHub()
+    /// The televisit sockets (`/api/v1/televisit`) open on this process.
+    let televisit = TelevisitHub()
     /// Where pushes go. No APNs sender is built yet (no credentials or network to test one here): pushes are
     /// recorded, and `ehr serve` says so at start.
     let pushSender = RecordingPushSender()

@@ -105,6 +105,7 @@ enum APIOperations {
             op(.post, "/api/v1/notes/{id}/break-glass", "note.break_glass"),
             // Upgraded to a WebSocket before the router (LiveSocket); a plain GET is told so.
             op(.get, "/api/v1/live", public: true),
+            op(.get, "/api/v1/televisit", public: true),
             op(.get, "/api/v1/notification-preferences", "notification_preferences.read", "user"),
             op(.patch, "/api/v1/notification-preferences", "notification_preferences.update", "user"),
             op(.get, "/api/v1/threads", "thread.list", list: true),

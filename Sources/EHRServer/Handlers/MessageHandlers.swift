@@ -49,6 +49,10 @@ extension APIHandler {
         throw ProblemError(status: .upgradeRequired, kind: "upgrade-required", title: "Upgrade required", detail: "Open this path as a WebSocket.")
     }
 
+    func openTelevisitSignaling(_ input: Operations.OpenTelevisitSignaling.Input) async throws -> Operations.OpenTelevisitSignaling.Output {
+        throw ProblemError(status: .upgradeRequired, kind: "upgrade-required", title: "Upgrade required", detail: "Open this path as a WebSocket.")
+    }
+
     func getNotificationPreferences(_ input: Operations.GetNotificationPreferences.Input) async throws -> Operations.GetNotificationPreferences.Output {
         let principal = try RequestScope.principal()
         audit?.resource(principal.userID)

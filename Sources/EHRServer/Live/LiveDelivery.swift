@@ -68,6 +68,9 @@ struct LiveDelivery: Sendable {
                 "type": "appointment", "appointmentId": appointment.id.lowercasedString, "change": signal.change ?? "updated",
                 "status": appointment.status.rawValue,
             ])
+        case .televisit:
+            // Televisit frames go to their room's sockets (TelevisitHub), never to a user's live socket.
+            return nil
         }
     }
 

@@ -28,7 +28,11 @@ struct LiveListenerService: Service {
                         },
                         consume: { payload in
                             guard let signal = LiveSignal.decode(payload) else { return }
-                            await delivery.deliver(signal)
+                            if let envelope = signal.televisit {
+                                await services.televisit.receive(envelope, vault: services.vault)
+                            } else {
+                                await delivery.deliver(signal)
+                            }
                         })
                 } catch is CancellationError {
                     return

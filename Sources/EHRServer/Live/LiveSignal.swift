@@ -12,6 +12,8 @@ struct LiveSignal: Codable, Sendable, Equatable {
         case read
         /// An appointment was booked, changed, cancelled or started.
         case appointment
+        /// A televisit socket's frame for another socket (``TelevisitEnvelope``); not a user's event.
+        case televisit
     }
 
     var kind: Kind
@@ -26,6 +28,7 @@ struct LiveSignal: Codable, Sendable, Equatable {
     var appointmentID: UUID? = nil
     /// What happened to the appointment: `created`, `updated`, `cancelled`, `started`.
     var change: String? = nil
+    var televisit: TelevisitEnvelope? = nil
 
     static let channel = "ehr_live"
 

@@ -135,10 +135,11 @@ extension UseCases {
             try await store.update(appointment)
             await announce(appointment, patient: patient, change: "started")
         }
-        let roomID = televisitRoomID(for: appointment)
+        let roomID = TelevisitRoom.id(of: appointment, keyID: services.tokens.keyID)
         let lifetime: TimeInterval = 10 * 60
         let issuedAt = Date()
-        let token = try await services.tokens.issueTelevisitToken(for: principal, roomID: roomID, lifetime: lifetime, now: issuedAt)
+        let token = try await services.tokens.issueTelevisitToken(
+            for: principal, roomID: roomID, appointmentID: appointment.id, lifetime: lifetime, now: issuedAt)
         let base = services.configuration.televisitBaseURL
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         return TelevisitPass(
@@ -152,11 +153,5 @@ extension UseCases {
         let recipients = [appointment.therapistID, patient.assignedTherapistID, patient.userID].compactMap { $0 }
         await services.publish(
             LiveSignal(kind: .appointment, tenantID: appointment.tenantID, recipients: recipients, appointmentID: appointment.id, change: change))
-    }
-
-    /// A stable room name per appointment. Admission is by the signed join token, not by knowing the name.
-    private func televisitRoomID(for appointment: Appointment) -> String {
-        let digest = SHA256.hash(data: Data("televisit:\(services.tokens.keyID):\(appointment.tenantID.wire):\(appointment.id.wire)".utf8))
-        return digest.prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 }

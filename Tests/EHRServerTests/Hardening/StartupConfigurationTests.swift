@@ -40,4 +40,22 @@ import Testing
         #expect(try AppConfiguration.fromEnvironment(env).trustedProxies.contains("10.0.3.4"))
         #expect(try AppConfiguration.fromEnvironment(Self.production).trustedProxies.isEmpty)
     }
+
+    @Test func turnServersNeedTheirSharedSecret() throws {
+        var env = Self.production
+        env["EHR_TURN_URLS"] = "stun:turn.example.org:3478, turns:turn.example.org:5349?transport=tcp"
+        #expect(throws: ConfigurationError.self, "a TURN URL without the secret") { try AppConfiguration.fromEnvironment(env) }
+        env["EHR_TURN_SECRET"] = "too-short"
+        #expect(throws: ConfigurationError.self, "a short secret") { try AppConfiguration.fromEnvironment(env) }
+        env["EHR_TURN_SECRET"] = String(repeating: "s", count: 40)
+        let configuration = try AppConfiguration.fromEnvironment(env)
+        #expect(configuration.turnURLs == ["stun:turn.example.org:3478", "turns:turn.example.org:5349?transport=tcp"])
+        env["EHR_TURN_URLS"] = "https://turn.example.org"
+        #expect(throws: ConfigurationError.self, "not an ICE URL") { try AppConfiguration.fromEnvironment(env) }
+        // STUN alone needs no secret; no URLs, no ICE servers.
+        var stunOnly = Self.production
+        stunOnly["EHR_TURN_URLS"] = "stun:stun.example.org:3478"
+        #expect(try AppConfiguration.fromEnvironment(stunOnly).turnSecret == nil)
+        #expect(try AppConfiguration.fromEnvironment(Self.production).turnURLs.isEmpty)
+    }
 }

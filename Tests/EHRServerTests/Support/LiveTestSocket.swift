@@ -22,7 +22,9 @@ final class LiveTestSocket: Sendable {
         var logger = Logger(label: "ehr.test.live")
         logger.logLevel = .critical
         task = Task {
-            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)", logger: logger) { inbound, outbound, _ in
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)\(path)", configuration: .init(maxFrameSize: 1 << 20), logger: logger
+            ) { inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await text in stream { try await outbound.write(.text(text)) }
