@@ -131,7 +131,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EHRDomainTests", dependencies: ["EHRDomain"]),
-        .testTarget(name: "EHRClientTests", dependencies: ["EHRClient", "EHRServer"]),
+        .testTarget(
+            name: "EHRClientTests",
+            dependencies: ["EHRClient", "EHRServer", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
+        ),
         .testTarget(name: "EHRSecurityTests", dependencies: ["EHRSecurity"]),
         .testTarget(
             name: "EHRServerTests",

@@ -10,19 +10,24 @@ public final class MentalSpaceClient: Sendable {
     public let session: SessionManager
     public let api: APIClient
     let makeNotifier: @Sendable (LocalStore) -> any Notifier
+    /// The live socket (`/api/v1/live`), one per client, opened by the first subscriber.
+    public let live: LiveEvents
 
     /// - Parameters:
     ///   - home: the app's private folder (see ``defaultHome()``).
     ///   - secureStore: where tokens live; default: Keychain on Apple platforms, `home/session.json` (0600) elsewhere.
     ///   - makeNotifier: the notifier for a user's store; default: local notifications on iOS, recorded elsewhere.
+    ///   - liveConnector: how the live socket is opened; default: `URLSessionWebSocketTask`.
     public init(
         home: URL, secureStore: (any SecureStore)? = nil, transport: any ClientTransport = URLSessionTransport(),
-        refreshMargin: TimeInterval = 60, makeNotifier: (@Sendable (LocalStore) -> any Notifier)? = nil
+        refreshMargin: TimeInterval = 60, makeNotifier: (@Sendable (LocalStore) -> any Notifier)? = nil,
+        liveConnector: any LiveConnector = URLSessionLiveConnector()
     ) {
         self.home = home
         self.session = SessionManager(store: secureStore ?? Self.defaultSecureStore(home: home), transport: transport, refreshMargin: refreshMargin)
         self.api = APIClient(session: session, transport: transport)
         self.makeNotifier = makeNotifier ?? Self.defaultNotifier
+        self.live = LiveEvents(session: session, connector: liveConnector)
     }
 
     /// `EHR_CLIENT_HOME`, else the user's config folder (`$XDG_CONFIG_HOME` or `~/.config`) on Linux and
@@ -64,6 +69,7 @@ public final class MentalSpaceClient: Sendable {
 
     /// Revokes the session on the server and wipes the tokens and the signed-in user's local store.
     public func signOut() async {
+        await live.stop()
         if let info = await session.current {
             let url = storeURL(for: info)
             // Scheduled reminders go first (on iOS they live outside the store), then the store itself.
@@ -85,7 +91,7 @@ public final class MentalSpaceClient: Sendable {
         let notifier = makeNotifier(store)
         return UserServices(
             session: info, store: store, appointments: AppointmentsStore(api: api, store: store, notifier: notifier),
-            chat: ServerChatService(api: api, store: store), notifier: notifier)
+            chat: ServerChatService(api: api, store: store), notifier: notifier, live: live)
     }
 
     func storeURL(for info: SessionInfo) -> URL {
@@ -100,4 +106,6 @@ public struct UserServices: Sendable {
     public let appointments: AppointmentsStore
     public let chat: any ChatService
     public let notifier: any Notifier
+    /// New messages, receipts and appointment changes as they happen (see ``LiveEvents``).
+    public let live: LiveEvents
 }

@@ -81,4 +81,5 @@ struct NoChat: ChatService {
     func channel() async throws(ClientError) -> ChatChannel { throw .notSignedIn }
     func messages() async throws(ClientError) -> [ChatMessage] { throw .notSignedIn }
     func send(_ text: String) async throws(ClientError) -> ChatMessage { throw .notSignedIn }
+    func receive(_ event: LiveEvent) async -> [ChatMessage]? { nil }
 }

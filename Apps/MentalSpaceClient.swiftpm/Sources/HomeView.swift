@@ -61,6 +61,14 @@ struct HomeView: View {
             await notifications.load()
         }
         .task {
+            // Appointment changes made at the practice show at once; missed events resync the list.
+            await appointments.listen(services.live)
+        }
+        .task {
+            // New messages and read receipts arrive over the live socket while the app is open.
+            if services.session.hasTherapistChat { await chat.listen(services.live) }
+        }
+        .task {
             await requestNotificationPermission()
         }
         .task {

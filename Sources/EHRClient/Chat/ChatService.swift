@@ -32,13 +32,15 @@ public struct ChatMessage: Codable, Sendable, Equatable, Identifiable, Fetchable
     public var delivery: MessageDelivery
 }
 
-/// Secure messaging with the care team. Replaced by a live implementation once the service has a messaging API.
+/// Secure messaging with the care team.
 public protocol ChatService: Sendable {
     /// The client's DM channel with their assigned therapist.
     func channel() async throws(ClientError) -> ChatChannel
     func messages() async throws(ClientError) -> [ChatMessage]
     @discardableResult
     func send(_ text: String) async throws(ClientError) -> ChatMessage
+    /// Takes in a live event: the thread's messages as they are now when it changed them, else nil.
+    func receive(_ event: LiveEvent) async -> [ChatMessage]?
 }
 
 /// The stub: one hard-coded DM channel to the assigned therapist (looked up once from `GET /api/v1/providers`,
@@ -81,6 +83,9 @@ public actor StubChatService: ChatService {
             }
         } catch { throw .server(status: 0, detail: "Messages could not be read on this device.") }
     }
+
+    /// Nothing reaches the device-only stub.
+    public func receive(_ event: LiveEvent) async -> [ChatMessage]? { nil }
 
     @discardableResult
     public func send(_ text: String) async throws(ClientError) -> ChatMessage {

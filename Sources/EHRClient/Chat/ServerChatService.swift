@@ -91,6 +91,35 @@ public actor ServerChatService: ChatService {
         return stored ?? queued
     }
 
+    /// A message of the thread arriving live is cached (it reads offline like the rest); a receipt of the other
+    /// participant marks one's own messages up to it read; a `resync` fetches what was missed.
+    public func receive(_ event: LiveEvent) async -> [ChatMessage]? {
+        guard let channel = try? await channel() else { return nil }
+        let me = await api.session.current?.userID
+        switch event {
+        case .message(let id, let threadID, let senderID, let body, let sentAt):
+            guard threadID == channel.id else { return nil }
+            let message = ChatMessage(id: id, channelId: channel.id, senderId: senderID, text: body, sentAt: sentAt, delivery: .delivered)
+            // Keep a receipt already recorded (the same message may also have come by cursor).
+            try? await store.queue.write { db in if try ChatMessage.fetchOne(db, key: id) == nil { try message.insert(db) } }
+        case .read(let threadID, let readerID, let readAt):
+            guard threadID == channel.id, readerID != me, let me else { return nil }
+            try? await store.queue.write { db in
+                try ChatMessage.filter(
+                    Column("channelId") == channel.id && Column("senderId") == me && Column("delivery") == MessageDelivery.delivered.rawValue
+                        && Column("sentAt") <= readAt
+                ).updateAll(db, Column("delivery").set(to: MessageDelivery.read.rawValue))
+            }
+        case .resync:
+            return try? await messages()
+        case .appointment:
+            return nil
+        }
+        return try? await store.queue.read { db in
+            try ChatMessage.filter(Column("channelId") == channel.id).order(Column("sentAt"), Column("id")).fetchAll(db)
+        }
+    }
+
     /// Sends the waiting messages in order; stops at the first that cannot go (offline: they wait). Returns what
     /// each sent one became, by its queued id.
     @discardableResult

@@ -75,6 +75,16 @@ public final class AppointmentListViewModel {
         }
     }
 
+    /// Reloads whenever an appointment changes on the server, and after missed events, until the stream ends.
+    public func listen(_ live: LiveEvents) async {
+        for await event in await live.events() {
+            switch event {
+            case .appointment, .resync: await refresh()
+            case .message, .read: continue
+            }
+        }
+    }
+
     /// The network came back (NWPathMonitor on iOS): sync if the list is showing cached data.
     public func networkBecameAvailable(now: Date = Date()) async {
         if case .loaded = state { return }
@@ -117,6 +127,13 @@ public final class ChatViewModel {
             error = nil
         } catch {
             self.error = error
+        }
+    }
+
+    /// Follows the thread live until the stream ends (sign-out) or the task is cancelled (the view went away).
+    public func listen(_ live: LiveEvents) async {
+        for await event in await live.events() {
+            if let updated = await chat.receive(event) { messages = updated }
         }
     }
 
