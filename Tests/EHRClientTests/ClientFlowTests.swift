@@ -195,6 +195,61 @@ struct ClientFlowTests {
     }
 
     @MainActor
+    @Test func theServicesRemindersReplaceThePlannedOnesWhereItHasThem() async throws {
+        try await withLiveServer { server in
+            let client = MentalSpaceClient(home: server.clientHome())
+            let info = try await client.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: Self.password)
+            let services = try await client.userServices()
+            let therapist = try #require(try await services.appointments.sync().appointments.first?.therapistId)
+            let patient = try #require(info.patientID)
+            // A session in three hours (the service queues its 1-hour reminder now) and one in three days (not yet).
+            let minute = (Date().timeIntervalSince1970 / 60).rounded(.up) * 60
+            let soon = Date(timeIntervalSince1970: minute + 3 * 3600)
+            let later = Date(timeIntervalSince1970: minute + 3 * 86_400)
+            let smith = try await Self.accessToken(server, "dr.smith@demo.test")
+            for start in [soon, later] {
+                let booked = try await LiveClientFlowTests.request(
+                    server, "POST", "/api/v1/appointments", token: smith,
+                    json: [
+                        "patientId": patient, "therapistId": therapist, "startsAt": ISO8601DateFormatter().string(from: start),
+                        "endsAt": ISO8601DateFormatter().string(from: start.addingTimeInterval(3000)), "timeZone": "America/New_York",
+                        "kind": "televisit",
+                    ])
+                #expect(booked == 201)
+            }
+            let john = try await Self.accessToken(server, "john.doe@demo.test")
+            let queued = await LiveClientFlowTests.eventually(timeout: .seconds(15)) {
+                ((try? await Self.reminderStarts(server, token: john)) ?? []).contains(soon)
+            }
+            #expect(queued, "the service queued no reminder")
+            let appointments = try await services.appointments.sync().appointments
+            let soonID = try #require(appointments.first { $0.startsAt == soon }?.id)
+            let laterID = try #require(appointments.first { $0.startsAt == later }?.id)
+            let scheduled = await services.notifier.scheduledReminders()
+            let soonReminders = scheduled.filter { $0.appointmentId == soonID }
+            #expect(soonReminders.map(\.id) == ["\(soonID)-1h"] && soonReminders.first?.fireAt == soon.addingTimeInterval(-3600))
+            #expect(soonReminders.first?.body == "You have an appointment in 1 hour.", "the service's reminder: \(soonReminders)")
+            let laterReminders = scheduled.filter { $0.appointmentId == laterID }
+            #expect(laterReminders.map(\.id) == ["\(laterID)-24h", "\(laterID)-1h"] && laterReminders.allSatisfy { $0.title == "Upcoming video session" })
+
+            // John switches push off: the next sync schedules nothing on the phone.
+            let off = try await LiveClientFlowTests.request(server, "PATCH", "/api/v1/notification-preferences", token: john, json: ["push": false])
+            #expect(off == 200)
+            _ = try await services.appointments.sync()
+            #expect(await services.notifier.scheduledReminders().isEmpty)
+        }
+    }
+
+    /// The appointment starts the service holds reminders for.
+    static func reminderStarts(_ server: LiveServer, token: String) async throws -> [Date] {
+        var request = URLRequest(url: URL(string: server.url.absoluteString + "/api/v1/reminders")!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let items = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        return items.compactMap { ($0["appointmentStartsAt"] as? String).flatMap(LiveFrame.date) }
+    }
+
+    @MainActor
     @Test func chatGoesThroughTheServiceQueuesOfflineAndShowsReadReceipts() async throws {
         try await withLiveServer { server in
             let client = MentalSpaceClient(home: server.clientHome())

@@ -26,6 +26,31 @@ struct ClientUnitTests {
         #expect(reminders.allSatisfy { !$0.body.contains("private") && !$0.read })
     }
 
+    @Test func theServicesRemindersTakeThePlacesOfPlannedOnesOfTheSameStart() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let soon = Self.appointment("soon", startsIn: 20, from: now)
+        let moved = Self.appointment("moved", startsIn: 30, from: now)
+        let cancelled = Self.appointment("cancelled", startsIn: 10, status: "cancelled", from: now)
+        func server(_ a: UpcomingAppointment, _ label: String, startsAt: Date? = nil, lead: TimeInterval) -> ServerReminder {
+            let start = startsAt ?? a.startsAt
+            return ServerReminder(
+                appointmentId: a.id, appointmentStartsAt: start, label: label, dueAt: start.addingTimeInterval(-lead), title: "MentalSpace",
+                body: "from the service")
+        }
+        let reminders = ReminderPlanner.reminders(
+            for: [soon, moved, cancelled],
+            server: [
+                server(soon, "1h", lead: 3600),
+                // Made for the start before the appointment moved: not used.
+                server(moved, "1h", startsAt: moved.startsAt.addingTimeInterval(-7200), lead: 3600),
+                server(cancelled, "1h", lead: 3600),
+                // For an appointment this device does not have: not used.
+                ServerReminder(appointmentId: "gone", appointmentStartsAt: now + 9000, label: "1h", dueAt: now + 5400, title: "x", body: "x"),
+            ], now: now)
+        #expect(reminders.map(\.id) == ["moved-24h", "soon-1h", "moved-1h"])
+        #expect(reminders.filter { $0.body == "from the service" }.map(\.id) == ["soon-1h"])
+    }
+
     @Test func labelsAndUnreadState() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         var a = Self.appointment("a", startsIn: 2, status: "no_show", from: now)

@@ -27,7 +27,7 @@ final class LiveServer: @unchecked Sendable {
     func start() async throws {
         var configuration = try AppConfiguration.fromEnvironment([
             "EHR_DATA_DIR": scratch.appendingPathComponent("server").path, "EHR_PORT": String(port), "EHR_LOG_LEVEL": "error",
-            "EHR_SEED_DEMO": "true",
+            "EHR_SEED_DEMO": "true", "EHR_NOTIFY_INTERVAL": "1",
         ])
         configuration.jwt.accessTokenLifetime = accessTokenLifetime
         var logger = Logger(label: "ehr.client-test.server")

@@ -227,4 +227,59 @@ struct NotificationTests {
         var status: String
         var attempts: Int
     }
+
+    @Test(arguments: TestBackend.all)
+    func theAppListsTheRemindersTheServiceHoldsForItsUser(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            // A session a day and ten minutes from now: both its reminders are queued now.
+            let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.up) * 60 + 86_400 + 600)
+            let appointment = try await Self.bookJane(world, at: start)
+            let scheduler = NotificationScheduler(services: world.services, push: RecordingPushSender(), email: nil, clock: { Date() })
+            try await scheduler.reconcile()
+
+            func reminders(_ account: TestWorld.Account, in practice: TestWorld.Practice = TestWorld.demo) async throws -> (push: Bool?, items: [[String: Any]])
+            {
+                let reply = try await world.call(.get, "/api/v1/reminders", as: account, in: practice)
+                #expect(reply.status == .ok, "\(reply.text)")
+                return (reply.json["push"] as? Bool, reply.json["items"] as? [[String: Any]] ?? [])
+            }
+            let jane = try await reminders(.jane)
+            let mine = jane.items.filter { $0["appointmentId"] as? String == appointment }
+            #expect(jane.push == true)
+            #expect(mine.map { $0["kind"] as? String } == ["appointment_reminder_24h", "appointment_reminder_1h"], "\(jane.items)")
+            let due = mine.compactMap { ($0["dueAt"] as? String).flatMap(RFC3339Text.parse) }
+            #expect(due == [start.addingTimeInterval(-86_400), start.addingTimeInterval(-3600)], "\(mine)")
+            #expect(mine.allSatisfy { ($0["appointmentStartsAt"] as? String).flatMap(RFC3339Text.parse) == start && $0["status"] as? String == "pending" })
+            #expect(mine.map { $0["body"] as? String } == ["You have an appointment tomorrow.", "You have an appointment in 1 hour."])
+
+            // Nobody else's list holds them: her therapist, another client, the other practice's Jane.
+            for (account, practice) in [(TestWorld.Account.smith, demo), (.john, demo), (.jane, TestWorld.other)] {
+                let theirs = try await reminders(account, in: practice).items
+                let leaked = theirs.contains { $0["appointmentId"] as? String == appointment }
+                #expect(!leaked, "\(account) of \(practice.slug)")
+            }
+
+            // Moved two hours earlier: after the next pass the list holds the new start's reminder only (its "tomorrow"
+            // reminder would have been due two hours ago, too late to send).
+            let moved = start.addingTimeInterval(-7200)
+            let patch = try await world.call(
+                .patch, "/api/v1/appointments/\(appointment)", as: .smith,
+                json: ["startsAt": RFC3339Text.format(moved), "endsAt": RFC3339Text.format(moved.addingTimeInterval(3000))])
+            #expect(patch.status == .ok, "\(patch.text)")
+            try await scheduler.reconcile()
+            let after = try await reminders(.jane).items.filter { $0["appointmentId"] as? String == appointment }
+            let starts = Set(after.compactMap { ($0["appointmentStartsAt"] as? String).flatMap(RFC3339Text.parse) })
+            #expect(starts == [moved] && after.map { $0["kind"] as? String } == ["appointment_reminder_1h"], "\(after)")
+
+            // Push switched off: the app is told, and schedules none.
+            #expect(try await world.call(.patch, "/api/v1/notification-preferences", as: .jane, json: ["push": false]).status == .ok)
+            let off = try await reminders(.jane)
+            #expect(off.push == false && off.items.isEmpty)
+
+            // The read is in the audit log, naming Jane's record.
+            let events = try await world.storedEvents().filter { $0.action == "reminder.list" && $0.actor_id == demo.janeUser.wire }
+            let named = events.contains { ($0.patient_ids ?? "").contains(demo.jane.wire) || $0.patient_id == demo.jane.wire }
+            #expect(named, "\(events.map { ($0.patient_id, $0.patient_ids) })")
+        }
+    }
 }

@@ -98,8 +98,25 @@ public actor AppointmentsStore {
         } catch {
             throw .server(status: 0, detail: "The appointments could not be saved on this device.")
         }
-        await notifier.replaceReminders(ReminderPlanner.reminders(for: items, now: now))
+        // The service's reminders where it has them (it knows of moves and of the push switch); the local plan
+        // elsewhere, and for everything when the reminders cannot be read.
+        switch await serverReminders(client) {
+        case .some((push: false, _)): await notifier.replaceReminders([])
+        case .some((push: true, let server)): await notifier.replaceReminders(ReminderPlanner.reminders(for: items, server: server, now: now))
+        case nil: await notifier.replaceReminders(ReminderPlanner.reminders(for: items, now: now))
+        }
         return AppointmentsSnapshot(appointments: items, lastSync: syncedAt, isOffline: false)
+    }
+
+    /// `GET /api/v1/reminders`, or nil when it cannot be read.
+    private func serverReminders(_ client: Client) async -> (push: Bool, items: [ServerReminder])? {
+        guard let output = try? await client.listReminders(), case .ok(let ok) = output, case .json(let list) = ok.body else { return nil }
+        let items = list.items.map { item in
+            ServerReminder(
+                appointmentId: item.appointmentId, appointmentStartsAt: item.appointmentStartsAt,
+                label: item.kind == .appointmentReminder24h ? "24h" : "1h", dueAt: item.dueAt, title: item.title, body: item.body)
+        }
+        return (list.push, items)
     }
 
     /// The cached list (marked offline) without asking the server; appointments that have ended since are left out.

@@ -50,6 +50,43 @@ public enum ReminderPlanner {
     }
 }
 
+/// A reminder the service holds for this phone (`GET /api/v1/reminders`).
+public struct ServerReminder: Sendable, Equatable {
+    public var appointmentId: String
+    /// The start the reminder was made for: one made before the appointment moved is not used.
+    public var appointmentStartsAt: Date
+    /// "24h" or "1h", as ``ReminderPlanner/offsets`` names them.
+    public var label: String
+    public var dueAt: Date
+    public var title: String
+    public var body: String
+
+    public init(appointmentId: String, appointmentStartsAt: Date, label: String, dueAt: Date, title: String, body: String) {
+        self.appointmentId = appointmentId
+        self.appointmentStartsAt = appointmentStartsAt
+        self.label = label
+        self.dueAt = dueAt
+        self.title = title
+        self.body = body
+    }
+}
+
+extension ReminderPlanner {
+    /// The local plan, with the service's reminders in place of the planned ones of the same appointment, start and
+    /// kind. The service holds reminders about a day ahead; further appointments keep the local plan.
+    public static func reminders(for appointments: [UpcomingAppointment], server: [ServerReminder], now: Date) -> [Reminder] {
+        var byID = Dictionary(reminders(for: appointments, now: now).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let current = Dictionary(appointments.filter { $0.status != "cancelled" }.map { ($0.id, $0.startsAt) }, uniquingKeysWith: { first, _ in first })
+        for reminder in server where reminder.dueAt > now {
+            guard let startsAt = current[reminder.appointmentId], abs(startsAt.timeIntervalSince(reminder.appointmentStartsAt)) < 1 else { continue }
+            let id = "\(reminder.appointmentId)-\(reminder.label)"
+            byID[id] = Reminder(
+                id: id, appointmentId: reminder.appointmentId, fireAt: reminder.dueAt, title: reminder.title, body: reminder.body, read: false)
+        }
+        return byID.values.sorted { ($0.fireAt, $0.id) < ($1.fireAt, $1.id) }
+    }
+}
+
 /// Records reminders in the local store instead of posting them (Linux, the command-line client, tests).
 public struct RecordingNotifier: Notifier {
     let store: LocalStore

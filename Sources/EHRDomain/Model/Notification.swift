@@ -69,6 +69,37 @@ public struct OutboxNotification: Sendable, Hashable {
     }
 }
 
+/// An appointment reminder the service holds for a person's phone, as their app schedules it.
+public struct ScheduledReminder: Sendable, Hashable {
+    public enum Status: String, Sendable {
+        /// Not due yet (or due, and being sent).
+        case pending
+        case sent
+        /// Given up after ``ReminderRules/maximumAttempts``.
+        case failed
+    }
+
+    public var id: UUID
+    public var appointmentID: UUID
+    /// The appointment's patient (the reader's access log names the read).
+    public var patientID: UUID
+    /// The appointment's start the reminder was made for (a moved appointment gets new reminders).
+    public var appointmentStartsAt: Date
+    public var kind: NotificationKind
+    public var dueAt: Date
+    public var status: Status
+
+    public init(id: UUID, appointmentID: UUID, patientID: UUID, appointmentStartsAt: Date, kind: NotificationKind, dueAt: Date, status: Status) {
+        self.id = id
+        self.appointmentID = appointmentID
+        self.patientID = patientID
+        self.appointmentStartsAt = appointmentStartsAt
+        self.kind = kind
+        self.dueAt = dueAt
+        self.status = status
+    }
+}
+
 /// Which channels a person wants. Both are on until they switch one off.
 public struct NotificationPreferences: Sendable, Hashable {
     public var push: Bool

@@ -175,6 +175,37 @@ extension SQLStore {
         ).all(decoding: IDRow.self).isEmpty
     }
 
+    /// The appointment reminders queued for `userID`'s phone (the push channel) due since `since`, soonest first:
+    /// withdrawn and skipped ones are left out. At most `limit` (the outbox holds about a day ahead).
+    public func scheduledReminders(userID: UUID, tenantID: UUID, since: Date, limit: Int = 200) async throws -> [ScheduledReminder] {
+        struct Row: Decodable {
+            var id: UUID
+            var subject_id: UUID
+            var patient_id: UUID
+            var subject_at: Date
+            var kind: String
+            var due_at: Date
+            var status: String
+        }
+        let rows = try await sql.raw(
+            """
+            SELECT o.id, o.subject_id, a.patient_id, o.subject_at, o.kind, o.due_at, o.status FROM notification_outbox o
+            JOIN appointments a ON a.tenant_id = o.tenant_id AND a.id = o.subject_id
+            WHERE o.tenant_id = \(bind: tenantID) AND o.user_id = \(bind: userID) AND o.channel = 'push'
+                AND o.kind IN ('appointment_reminder_24h', 'appointment_reminder_1h') AND o.status IN ('pending', 'sent', 'failed')
+                AND o.due_at >= \(bind: millisecondPrecision(since))
+            ORDER BY o.due_at, o.id LIMIT \(literal: limit)
+            """
+        ).all(decoding: Row.self, with: Self.decoder)
+        return try rows.map { row in
+            guard let kind = NotificationKind(rawValue: row.kind) else { throw StorageError.corrupt("notification_outbox.kind") }
+            guard let status = ScheduledReminder.Status(rawValue: row.status) else { throw StorageError.corrupt("notification_outbox.status") }
+            return ScheduledReminder(
+                id: row.id, appointmentID: row.subject_id, patientID: row.patient_id, appointmentStartsAt: row.subject_at, kind: kind, dueAt: row.due_at,
+                status: status)
+        }
+    }
+
     /// The person's channel preferences (both on until switched off).
     public func notificationPreferences(userID: UUID, tenantID: UUID) async throws -> NotificationPreferences {
         struct Row: Decodable {

@@ -108,6 +108,7 @@ enum APIOperations {
             op(.get, "/api/v1/televisit", public: true),
             op(.get, "/api/v1/notification-preferences", "notification_preferences.read", "user"),
             op(.patch, "/api/v1/notification-preferences", "notification_preferences.update", "user"),
+            op(.get, "/api/v1/reminders", "reminder.list", "user"),
             op(.get, "/api/v1/threads", "thread.list", list: true),
             op(.post, "/api/v1/threads", "thread.open"),
             op(.get, "/api/v1/threads/{id}/messages", "message.list", "thread", list: true),

@@ -53,6 +53,24 @@ extension APIHandler {
         throw ProblemError(status: .upgradeRequired, kind: "upgrade-required", title: "Upgrade required", detail: "Open this path as a WebSocket.")
     }
 
+    func listReminders(_ input: Operations.ListReminders.Input) async throws -> Operations.ListReminders.Output {
+        let principal = try RequestScope.principal()
+        audit?.resource(principal.userID)
+        let preferences = try await store.notificationPreferences(userID: principal.userID, tenantID: principal.tenantID)
+        let reminders =
+            preferences.push
+            ? try await store.scheduledReminders(userID: principal.userID, tenantID: principal.tenantID, since: Date().addingTimeInterval(-24 * 3600))
+            : []
+        audit?.listed(patients: reminders.map(\.patientID))
+        let items = reminders.map { reminder in
+            Components.Schemas.Reminder(
+                id: reminder.id.wire, appointmentId: reminder.appointmentID.wire, appointmentStartsAt: reminder.appointmentStartsAt,
+                kind: reminder.kind == .appointmentReminder24h ? .appointmentReminder24h : .appointmentReminder1h, dueAt: reminder.dueAt,
+                status: .init(rawValue: reminder.status.rawValue)!, title: reminder.kind.title, body: reminder.kind.body)
+        }
+        return .ok(.init(body: .json(.init(items: items, push: preferences.push))))
+    }
+
     func getNotificationPreferences(_ input: Operations.GetNotificationPreferences.Input) async throws -> Operations.GetNotificationPreferences.Output {
         let principal = try RequestScope.principal()
         audit?.resource(principal.userID)
