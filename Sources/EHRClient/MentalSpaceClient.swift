@@ -12,6 +12,8 @@ public final class MentalSpaceClient: Sendable {
     let makeNotifier: @Sendable (LocalStore) -> any Notifier
     /// The live socket (`/api/v1/live`), one per client, opened by the first subscriber.
     public let live: LiveEvents
+    /// Video sessions (`/api/v1/televisit`).
+    public let videoVisit: VideoVisit
 
     /// - Parameters:
     ///   - home: the app's private folder (see ``defaultHome()``).
@@ -28,6 +30,7 @@ public final class MentalSpaceClient: Sendable {
         self.api = APIClient(session: session, transport: transport)
         self.makeNotifier = makeNotifier ?? Self.defaultNotifier
         self.live = LiveEvents(session: session, connector: liveConnector)
+        self.videoVisit = VideoVisit(api: api, connector: liveConnector)
     }
 
     /// `EHR_CLIENT_HOME`, else the user's config folder (`$XDG_CONFIG_HOME` or `~/.config`) on Linux and
@@ -70,6 +73,7 @@ public final class MentalSpaceClient: Sendable {
     /// Revokes the session on the server and wipes the tokens and the signed-in user's local store.
     public func signOut() async {
         await live.stop()
+        await videoVisit.leave()
         if let info = await session.current {
             let url = storeURL(for: info)
             // Scheduled reminders go first (on iOS they live outside the store), then the store itself.
@@ -91,7 +95,7 @@ public final class MentalSpaceClient: Sendable {
         let notifier = makeNotifier(store)
         return UserServices(
             session: info, store: store, appointments: AppointmentsStore(api: api, store: store, notifier: notifier),
-            chat: ServerChatService(api: api, store: store), notifier: notifier, live: live)
+            chat: ServerChatService(api: api, store: store), notifier: notifier, live: live, videoVisit: videoVisit)
     }
 
     func storeURL(for info: SessionInfo) -> URL {
@@ -108,4 +112,6 @@ public struct UserServices: Sendable {
     public let notifier: any Notifier
     /// New messages, receipts and appointment changes as they happen (see ``LiveEvents``).
     public let live: LiveEvents
+    /// The video session of an appointment (see ``VideoVisit``).
+    public let videoVisit: VideoVisit
 }

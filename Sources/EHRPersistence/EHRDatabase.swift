@@ -77,10 +77,15 @@ public final class EHRDatabase: Sendable {
     /// The same handle as SQLKit, for hand-written queries. In PostgreSQL each statement runs in the current
     /// task's ``DatabaseScope``.
     public var sql: any SQLDatabase {
+        // After shutdown (a socket that outlived the service as it stopped): every statement fails, nothing traps.
+        guard !isShutDown else {
+            let sqlDialect: any SQLDialect = dialect == .postgres ? PostgresDialect() : SQLiteDialect()
+            return ClosedSQLDatabase(logger: logger, eventLoop: eventLoopGroup.any(), dialect: sqlDialect)
+        }
         if dialect == .postgres && rowLevelSecurity {
-            ScopedSQLDatabase(database: self, base: fluent, usage: usage)
+            return ScopedSQLDatabase(database: self, base: fluent, usage: usage)
         } else {
-            MeteredSQLDatabase(base: fluent as! any SQLDatabase, usage: usage)
+            return MeteredSQLDatabase(base: fluent as! any SQLDatabase, usage: usage)
         }
     }
 

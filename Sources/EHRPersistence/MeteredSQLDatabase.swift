@@ -65,3 +65,15 @@ struct MeteredSQLDatabase: SQLDatabase {
         return try await base.withSession(closure)
     }
 }
+
+/// The database after shutdown: every statement fails with ``StorageError/unavailable``.
+struct ClosedSQLDatabase: SQLDatabase {
+    let logger: Logger
+    let eventLoop: any EventLoop
+    let dialect: any SQLDialect
+    var version: (any SQLDatabaseReportedVersion)? { nil }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        eventLoop.makeFailedFuture(StorageError.unavailable)
+    }
+}

@@ -87,6 +87,62 @@ struct LiveClientFlowTests {
         }
     }
 
+    @MainActor
+    @Test func aVideoVisitGoesThroughTheWaitingRoomAndRelaysSignalsBetweenTheTwo() async throws {
+        try await withLiveServer { server in
+            let john = MentalSpaceClient(home: server.clientHome("john"), liveConnector: NIOLiveConnector())
+            try await john.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: ClientFlowTests.password)
+            let smith = MentalSpaceClient(home: server.clientHome("smith"), liveConnector: NIOLiveConnector())
+            try await smith.signIn(server: server.url, tenant: "demo", email: "dr.smith@demo.test", password: ClientFlowTests.password)
+            let appointment = try #require(try await john.userServices().appointments.sync().appointments.first { $0.isVideoSession })
+
+            let johnVisit = VideoVisitViewModel(visit: john.videoVisit)
+            let smithVisit = VideoVisitViewModel(visit: smith.videoVisit)
+            var johnHeard: [VideoVisitSignal] = []
+            var smithHeard: [VideoVisitSignal] = []
+            johnVisit.onSignal = { johnHeard.append($0) }
+            smithVisit.onSignal = { smithHeard.append($0) }
+            let johnRoom = Task { await johnVisit.join(appointmentID: appointment.id) }
+            #expect(await Self.eventually { johnVisit.state == .waiting }, "\(johnVisit.state)")
+            #expect(johnVisit.role == "client")
+            let smithRoom = Task { await smithVisit.join(appointmentID: appointment.id) }
+            defer {
+                johnRoom.cancel()
+                smithRoom.cancel()
+            }
+            #expect(await Self.eventually { smithVisit.state == .inRoom(peer: .waiting) }, "\(smithVisit.state)")
+            #expect(smithVisit.role == "therapist")
+
+            // Nothing crosses the waiting room; once admitted, signals go both ways.
+            await johnVisit.send(VideoVisitSignal(kind: .offer, fields: ["type": "offer", "sdp": "v=0"]))
+            #expect(await Self.eventually { johnVisit.notice == "wait until the therapist admits you" }, "\(String(describing: johnVisit.notice))")
+            await smithVisit.admit()
+            #expect(await Self.eventually { johnVisit.state == .inRoom(peer: .joined) && smithVisit.state == .inRoom(peer: .joined) })
+            let offer = VideoVisitSignal(kind: .offer, fields: ["type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"])
+            await smithVisit.send(offer)
+            #expect(await Self.eventually { johnHeard == [offer] }, "\(johnHeard)")
+            let answer = VideoVisitSignal(kind: .answer, fields: ["type": "answer", "sdp": "v=0 answer"])
+            let candidate = VideoVisitSignal(
+                kind: .ice, fields: ["candidate": "candidate:1 1 udp 1 192.0.2.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": "0"])
+            await johnVisit.send(answer)
+            await johnVisit.send(candidate)
+            #expect(await Self.eventually { smithHeard == [answer, candidate] }, "\(smithHeard)")
+            #expect(smithHeard.isEmpty == false && johnHeard.count == 1, "nothing was held back in the waiting room and replayed")
+
+            // John leaves: Dr. Smith sees it; John's room has ended.
+            await johnVisit.leave()
+            #expect(await Self.eventually { smithVisit.state == .inRoom(peer: .left) }, "\(smithVisit.state)")
+            #expect(await Self.eventually { if case .ended = johnVisit.state { true } else { false } }, "\(johnVisit.state)")
+
+            // Dr. Johnson has no video session with John: refused before any socket opens.
+            let johnson = MentalSpaceClient(home: server.clientHome("johnson"), liveConnector: NIOLiveConnector())
+            try await johnson.signIn(server: server.url, tenant: "demo", email: "dr.johnson@demo.test", password: ClientFlowTests.password)
+            let intruder = VideoVisitViewModel(visit: johnson.videoVisit)
+            await intruder.join(appointmentID: appointment.id)
+            #expect(intruder.state == .failed(.invalidRequest("This appointment has no video session for you.")), "\(intruder.state)")
+        }
+    }
+
     /// Waits until `condition` holds (polling), up to `timeout`.
     @MainActor
     static func eventually(timeout: Duration = .seconds(8), _ condition: @MainActor () async -> Bool) async -> Bool {

@@ -5,6 +5,8 @@ import SwiftUI
 /// Pull to refresh; the first load and the re-sync when the network returns are started by `HomeView`.
 struct AppointmentsView: View {
     let model: AppointmentListViewModel
+    /// Video sessions of this user (a row of a video appointment links to its room).
+    let videoVisit: VideoVisit
     /// Used when the session has ended: sign out and show the sign-in screen.
     let onSignInAgain: @MainActor () async -> Void
 
@@ -20,11 +22,11 @@ struct AppointmentsView: View {
             ProgressView("Loading appointments…")
                 .frame(maxWidth: .infinity, maxHeight: .infinity)
         case .loaded(let snapshot):
-            AppointmentList(snapshot: snapshot, showsOfflineBanner: false) {
+            AppointmentList(snapshot: snapshot, showsOfflineBanner: false, videoVisit: videoVisit) {
                 await model.refresh()
             }
         case .offline(let snapshot):
-            AppointmentList(snapshot: snapshot, showsOfflineBanner: true) {
+            AppointmentList(snapshot: snapshot, showsOfflineBanner: true, videoVisit: videoVisit) {
                 await model.refresh()
             }
         case .failed(let error):
@@ -53,6 +55,7 @@ struct AppointmentsView: View {
 private struct AppointmentList: View {
     let snapshot: AppointmentsSnapshot
     let showsOfflineBanner: Bool
+    let videoVisit: VideoVisit
     let refresh: @MainActor () async -> Void
 
     var body: some View {
@@ -67,6 +70,13 @@ private struct AppointmentList: View {
             } else {
                 ForEach(snapshot.appointments) { appointment in
                     AppointmentRow(appointment: appointment)
+                    if appointment.isVideoSession && appointment.status != "cancelled" && !showsOfflineBanner {
+                        NavigationLink {
+                            VideoVisitView(model: VideoVisitViewModel(visit: videoVisit), appointmentID: appointment.id)
+                        } label: {
+                            Label("Join video session", systemImage: "video.fill")
+                        }
+                    }
                 }
             }
         }

@@ -28,7 +28,7 @@ struct HomeView: View {
     var body: some View {
         TabView {
             NavigationStack {
-                AppointmentsView(model: appointments, onSignInAgain: onSignOut)
+                AppointmentsView(model: appointments, videoVisit: services.videoVisit, onSignInAgain: onSignOut)
                     .toolbar { toolbarItems }
             }
             .tabItem { Label("Appointments", systemImage: "calendar") }

@@ -171,3 +171,77 @@ public final class NotificationsViewModel {
         await load(now: now)
     }
 }
+
+/// A video session: joining, the waiting room, in the room with the other participant, or ended. The app's
+/// WebRTC engine takes the ICE servers and the signals (``onSignal``) and gives its own to ``send(_:)``.
+@MainActor @Observable
+public final class VideoVisitViewModel {
+    public enum State: Equatable, Sendable {
+        case idle
+        case joining
+        /// The client waits for the therapist to let them in.
+        case waiting
+        /// In the room; `peer` is where the other participant is.
+        case inRoom(peer: VideoVisitPeer)
+        case ended(String)
+        case failed(ClientError)
+    }
+
+    public private(set) var state: State = .idle
+    public private(set) var role = ""
+    public private(set) var iceServers: [VideoVisitICEServer] = []
+    /// The last request the room refused (shown briefly).
+    public private(set) var notice: String?
+    /// Handed every offer, answer and candidate of the other participant.
+    public var onSignal: (@MainActor (VideoVisitSignal) -> Void)?
+    let visit: VideoVisit
+
+    public init(visit: VideoVisit) {
+        self.visit = visit
+    }
+
+    /// Joins the appointment's room and follows it until it ends.
+    public func join(appointmentID: String) async {
+        state = .joining
+        let events: AsyncStream<VideoVisitEvent>
+        do {
+            events = try await visit.join(appointmentID: appointmentID)
+        } catch {
+            state = .failed(error)
+            return
+        }
+        for await event in events { apply(event) }
+    }
+
+    /// The therapist admits the waiting client.
+    public func admit() async {
+        do { try await visit.admit() } catch { notice = error.message }
+    }
+
+    public func send(_ signal: VideoVisitSignal) async {
+        do { try await visit.send(signal) } catch { notice = error.message }
+    }
+
+    public func leave() async {
+        await visit.leave()
+    }
+
+    func apply(_ event: VideoVisitEvent) {
+        switch event {
+        case .joined(let role, let admitted, let peer, let servers):
+            self.role = role
+            iceServers = servers
+            state = admitted ? .inRoom(peer: peer) : .waiting
+        case .peer(let peer):
+            if case .inRoom = state { state = .inRoom(peer: peer) }
+        case .admitted:
+            state = .inRoom(peer: .joined)
+        case .signal(let signal):
+            onSignal?(signal)
+        case .refused(_, let message):
+            notice = message
+        case .ended(let reason):
+            state = .ended(reason)
+        }
+    }
+}
