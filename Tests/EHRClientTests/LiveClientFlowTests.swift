@@ -15,8 +15,8 @@ import Testing
 struct LiveClientFlowTests {
     @MainActor
     @Test func messagesReceiptsAndAppointmentChangesArriveLiveAndTheSocketComesBack() async throws {
-        // Access tokens of 8 seconds: the socket must renew its token over itself to stay open.
-        try await withLiveServer(accessTokenLifetime: 8) { server in
+        // Access tokens of 12 seconds: the socket must renew its token over itself to stay open.
+        try await withLiveServer(accessTokenLifetime: 12) { server in
             let client = MentalSpaceClient(home: server.clientHome(), refreshMargin: 3, liveConnector: NIOLiveConnector())
             let info = try await client.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: ClientFlowTests.password)
             let services = try await client.userServices()
@@ -37,17 +37,20 @@ struct LiveClientFlowTests {
             }
             #expect(await Self.eventually { await services.live.isConnected }, "the live socket did not open")
             let threadID = try #require(chat.channel?.id)
-            let smith = try await ClientFlowTests.accessToken(server, "dr.smith@demo.test")
+            // Tokens live 12 seconds here: each call signs in afresh.
+            func smith() async throws -> String { try await ClientFlowTests.accessToken(server, "dr.smith@demo.test") }
 
             // Dr. Smith writes: John's thread shows it without a reload.
-            #expect(try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: smith, json: ["body": "See you at 3."]) == 201)
+            #expect(
+                try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: try await smith(), json: ["body": "See you at 3."]) == 201
+            )
             #expect(await Self.eventually { chat.messages.contains { $0.text == "See you at 3." && $0.delivery == .delivered } }, "\(chat.messages)")
 
             // John writes; Dr. Smith reads it: the receipt turns John's message to read.
             chat.draft = "Thank you!"
             await chat.send()
             #expect(chat.messages.last?.delivery == .delivered)
-            #expect(try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/read", token: smith) == 200)
+            #expect(try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/read", token: try await smith()) == 200)
             #expect(await Self.eventually { chat.messages.last { $0.senderId == info.userID }?.delivery == .read }, "\(chat.messages)")
 
             // The practice changes John's appointment: the list reloads by itself.
@@ -64,11 +67,9 @@ struct LiveClientFlowTests {
                 }, "\(appointments.state)")
 
             // Past two token lifetimes the socket still delivers: it renewed its token over itself.
-            try await Task.sleep(for: .seconds(17))
+            try await Task.sleep(for: .seconds(25))
             #expect(
-                try await Self.request(
-                    server, "POST", "/api/v1/threads/\(threadID)/messages", token: try await ClientFlowTests.accessToken(server, "dr.smith@demo.test"),
-                    json: ["body": "Still there?"]) == 201)
+                try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: try await smith(), json: ["body": "Still there?"]) == 201)
             #expect(await Self.eventually { chat.messages.contains { $0.text == "Still there?" } }, "the socket closed at its token's end")
             #expect(!heard.withLockedValue { $0 }.contains(.resync), "no reconnect so far: \(heard.withLockedValue { $0 })")
 
@@ -76,8 +77,8 @@ struct LiveClientFlowTests {
             // was away is in the thread afterwards.
             await server.stop()
             try await server.start()
-            let afterRestart = try await ClientFlowTests.accessToken(server, "dr.smith@demo.test")
-            #expect(try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: afterRestart, json: ["body": "Back online."]) == 201)
+            #expect(
+                try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: try await smith(), json: ["body": "Back online."]) == 201)
             #expect(await Self.eventually(timeout: .seconds(20)) { heard.withLockedValue { $0 }.contains(.resync) }, "no resync after the restart")
             #expect(await Self.eventually { chat.messages.contains { $0.text == "Back online." } }, "\(chat.messages)")
 

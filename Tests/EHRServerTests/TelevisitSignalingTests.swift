@@ -119,6 +119,9 @@ struct TelevisitSignalingTests {
                 }
                 smith.socket.send(["type": "admit"])
                 #expect(await john.socket.next(type: "admitted") != nil)
+                // Dr. Smith heard John arrive, then come in.
+                #expect(await smith.socket.next(type: "peer")?["state"] as? String == "waiting")
+                #expect(await smith.socket.next(type: "peer")?["state"] as? String == "joined")
                 let roomID = try #require(smith.joined["roomId"] as? String)
                 let heardBefore = smith.socket.frames.count
 
@@ -198,6 +201,23 @@ struct TelevisitSignalingTests {
             let late = TelevisitTestSocket.raw(port: world.port)
             late.send(["type": "join", "joinToken": johnToken])
             #expect(await late.closeCode() == 4410, "\(late.frames)")
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func aDeactivatedAccountLeavesTheRoomAndItsTokensAdmitNobody(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let john = try await TelevisitTestSocket.join(port: world.port, token: try await joinToken(world, .john, demo.johnAppointment))
+            let spare = try await joinToken(world, .john, demo.johnAppointment)
+            defer { john.close() }
+            let off = try await world.call(.patch, "/api/v1/users/\(demo.johnUser.wire)", as: .admin, json: ["active": false])
+            #expect(off.status == .ok, "\(off.text)")
+            // Within one renewal of the seat (10 seconds) the socket is closed.
+            #expect(await john.socket.next(type: "closed", timeout: .seconds(15))?["reason"] as? String == "the room is closed", "\(john.socket.frames)")
+            #expect(await john.socket.closeCode() == 4410)
+            let late = TelevisitTestSocket.raw(port: world.port)
+            late.send(["type": "join", "joinToken": spare])
+            #expect(await late.closeCode() == 4404, "\(late.frames)")
         }
     }
 

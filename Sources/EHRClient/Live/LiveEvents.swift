@@ -90,13 +90,14 @@ public actor LiveEvents {
     private func connection(to url: URL, ready: () -> Void) async throws {
         let connection = try await connector.connect(url)
         do {
-            try await connection.send(Self.authFrame(try await session.accessToken()))
+            let token = try await session.accessToken()
+            try await connection.send(Self.authFrame(token))
             guard let first = try await connection.receive(), case .ready(let expiresAt) = LiveFrame(first) else {
                 throw ClientError.server(status: 0, detail: "The live connection was refused.")
             }
             isConnected = true
             ready()
-            let renewal = Task { [session] in try await Self.keepSignedIn(connection, session: session, expiresAt: expiresAt) }
+            let renewal = Task { [session] in try await Self.keepSignedIn(connection, session: session, token: token, expiresAt: expiresAt) }
             defer { renewal.cancel() }
             reading: while let text = try await connection.receive() {
                 switch LiveFrame(text) {
@@ -113,19 +114,18 @@ public actor LiveEvents {
     }
 
     /// Sends a fresh access token over the socket shortly before the current one expires (the server closes the
-    /// socket at the token's end otherwise).
-    private static func keepSignedIn(_ connection: any LiveConnection, session: SessionManager, expiresAt: Date) async throws {
-        var expiresAt = expiresAt
+    /// socket at the token's end otherwise). A token is fresh when it is not the one the socket holds: one the app
+    /// refreshed meanwhile, or else one exchanged now.
+    private static func keepSignedIn(_ connection: any LiveConnection, session: SessionManager, token: String, expiresAt: Date) async throws {
+        var (held, expiresAt) = (token, expiresAt)
         while !Task.isCancelled {
             let left = expiresAt.timeIntervalSinceNow
             let lead = min(60, max(0.5, left / 2))
             try await Task.sleep(for: .milliseconds(Int(max(0, left - lead) * 1000)))
-            var token = try await session.accessToken()
-            if let current = await session.current, current.accessTokenExpiresAt <= expiresAt {
-                token = try await session.refresh().accessToken
-            }
-            try await connection.send(authFrame(token))
-            expiresAt = await session.current?.accessTokenExpiresAt ?? expiresAt
+            guard let current = await session.current else { throw ClientError.notSignedIn }
+            let fresh = current.accessToken != held && current.accessTokenExpiresAt.timeIntervalSinceNow > lead ? current : try await session.refresh()
+            try await connection.send(authFrame(fresh.accessToken))
+            (held, expiresAt) = (fresh.accessToken, fresh.accessTokenExpiresAt)
         }
     }
 

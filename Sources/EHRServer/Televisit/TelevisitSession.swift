@@ -111,13 +111,15 @@ final class TelevisitSession: Sendable {
         let principal = admission.principal
         try await DatabaseScope.$current.withValue(.tenant(principal.tenantID)) {
             let store = services.store
-            guard let appointment = try await store.find(id: admission.appointmentID, tenantID: principal.tenantID) as Appointment?,
+            // A deactivated account's join token (issued before) admits nobody.
+            guard try await (store.find(id: principal.userID, tenantID: principal.tenantID) as User?)?.active == true,
+                let appointment = try await store.find(id: admission.appointmentID, tenantID: principal.tenantID) as Appointment?,
                 let patient = try await store.find(id: appointment.patientID, tenantID: principal.tenantID) as Patient?,
                 TelevisitRoom.id(of: appointment, keyID: tokens.keyID) == admission.roomID
             else { throw TelevisitRefusal.noRoom }
             guard let role = TelevisitRole.seat(of: principal, in: appointment, patient: patient) else {
                 // A signed token whose holder is no longer a participant (the patient changed therapist).
-                await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .denied, detail: "not a participant")
+                try? await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .denied, detail: "not a participant")
                 throw TelevisitRefusal.noRoom
             }
             let now = Date()
@@ -129,7 +131,7 @@ final class TelevisitSession: Sendable {
             services.televisit.register(connectionID) { [eventsContinuation] envelope, text in eventsContinuation.yield((envelope, text)) }
             guard case .seated(let replaced) = try await store.takeSeat(seat, now: now) else {
                 services.televisit.unregister(connectionID)
-                await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .denied, detail: "\(role.rawValue) seat taken")
+                try? await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .denied, detail: "\(role.rawValue) seat taken")
                 throw TelevisitRefusal.occupied(role)
             }
             let other = try await store.seat(tenantID: principal.tenantID, roomID: admission.roomID, role: role.other, now: now)
@@ -139,7 +141,15 @@ final class TelevisitSession: Sendable {
                 $0.admitted = seat.admitted
                 $0.peer = other.map { Peer(connectionID: $0.connectionID, admitted: $0.admitted) }
             }
-            await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .allowed, detail: role.rawValue)
+            do {
+                try await audit("televisit.join", principal, appointment, patientID: patient.id, outcome: .allowed, detail: role.rawValue)
+            } catch {
+                // No join that the audit log cannot show: the seat is given up again.
+                state.withLockedValue { $0.participant = nil }
+                services.televisit.unregister(connectionID)
+                try? await store.leaveSeat(connectionID: connectionID, tenantID: principal.tenantID)
+                throw TelevisitRefusal.unavailable
+            }
             if let replaced, replaced != connectionID { await tell(replaced, .replaced, participant) }
             let until = min(appointment.endsAt, now.addingTimeInterval(TelevisitRules.maximumTurnCredentialLifetime))
             send([
@@ -154,12 +164,16 @@ final class TelevisitSession: Sendable {
 
     private func admit(_ participant: Participant) async throws {
         guard participant.role == .therapist else { return sendError("forbidden", "only the therapist admits") }
+        do {
+            try await audit("televisit.admit", participant.principal, participant.appointment, patientID: participant.patientID, outcome: .allowed, detail: nil)
+        } catch {
+            return sendError("unavailable", "the admission could not be recorded; try again")
+        }
         let client = try await DatabaseScope.$current.withValue(.tenant(participant.principal.tenantID)) {
             try await services.store.admitClient(tenantID: participant.principal.tenantID, roomID: participant.roomID, now: Date())
         }
         guard let client else { return sendError("nobody-waiting", "no client is waiting") }
         state.withLockedValue { $0.peer = Peer(connectionID: client.connectionID, admitted: true) }
-        await audit("televisit.admit", participant.principal, participant.appointment, patientID: participant.patientID, outcome: .allowed, detail: nil)
         await tell(client.connectionID, .admitted, participant)
         send(["type": "peer", "role": TelevisitRole.client.rawValue, "state": "joined"])
     }
@@ -237,11 +251,12 @@ final class TelevisitSession: Sendable {
             let store = services.store
             let connectionID = self.connectionID
             let (appointment, patient, renewed) = try await DatabaseScope.$current.withValue(.tenant(tenantID)) {
+                let active = try await (store.find(id: participant.principal.userID, tenantID: tenantID) as User?)?.active == true
                 let appointment = try await store.find(id: participant.appointment.id, tenantID: tenantID) as Appointment?
                 let patient = try await appointment.asyncMap { try await store.find(id: $0.patientID, tenantID: tenantID) as Patient? } ?? nil
                 let renewed = try await store.renewSeat(
                     connectionID: connectionID, tenantID: tenantID, until: Date().addingTimeInterval(TelevisitRules.seatLease))
-                return (appointment, patient, renewed)
+                return (active ? appointment : nil, patient, renewed)
             }
             guard renewed else { return try await close(["type": "replaced"], TelevisitSocket.CloseCode.occupied, "the seat was taken") }
             guard let appointment, let patient, TelevisitRole.seat(of: participant.principal, in: appointment, patient: patient) == participant.role,
@@ -272,7 +287,7 @@ final class TelevisitSession: Sendable {
             return try await store.seat(tenantID: tenantID, roomID: participant.roomID, role: participant.role.other, now: Date())
         }
         if let other { await tell(other.connectionID, .peer, participant, present: false, admitted: false) }
-        await audit("televisit.leave", participant.principal, participant.appointment, patientID: participant.patientID, outcome: .allowed, detail: nil)
+        try? await audit("televisit.leave", participant.principal, participant.appointment, patientID: participant.patientID, outcome: .allowed, detail: nil)
     }
 
     // MARK: Helpers
@@ -286,7 +301,10 @@ final class TelevisitSession: Sendable {
                 fromRole: participant.role, present: present, admitted: admitted))
     }
 
-    private func audit(_ action: String, _ principal: Principal, _ appointment: Appointment, patientID: UUID, outcome: AuditOutcome, detail: String?) async {
+    /// Records a televisit event; throws when it cannot be recorded (a join and an admission then do not happen).
+    private func audit(_ action: String, _ principal: Principal, _ appointment: Appointment, patientID: UUID, outcome: AuditOutcome, detail: String?)
+        async throws
+    {
         guard let writer = services.auditWriter else { return }
         do {
             try await writer.record(
@@ -296,6 +314,7 @@ final class TelevisitSession: Sendable {
                     requestID: "televisit-\(connectionID.lowercasedString)", clientIP: clientIP, detail: detail))
         } catch {
             services.logger.error("televisit audit failed", metadata: ["error.type": "\(type(of: error))", "audit.action": "\(action)"])
+            throw error
         }
     }
 

@@ -58,6 +58,8 @@ struct TelevisitRefusal: Error {
     static let invalidToken = TelevisitRefusal(
         code: TelevisitSocket.CloseCode.unauthenticated, kind: "unauthenticated", message: "the join token is invalid or expired")
     static let noRoom = TelevisitRefusal(code: TelevisitSocket.CloseCode.notFound, kind: "not-found", message: "no such room")
+    static let unavailable = TelevisitRefusal(
+        code: .unexpectedServerError, kind: "unavailable", message: "the join could not be recorded; try again in a moment")
     static let roomClosed = TelevisitRefusal(code: TelevisitSocket.CloseCode.closed, kind: "closed", message: "the room is closed")
     static func occupied(_ role: TelevisitRole) -> TelevisitRefusal {
         TelevisitRefusal(code: TelevisitSocket.CloseCode.occupied, kind: "occupied", message: "the room already has its \(role.rawValue)")
