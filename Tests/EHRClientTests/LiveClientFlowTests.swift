@@ -15,8 +15,8 @@ import Testing
 struct LiveClientFlowTests {
     @MainActor
     @Test func messagesReceiptsAndAppointmentChangesArriveLiveAndTheSocketComesBack() async throws {
-        // Access tokens of 12 seconds: the socket must renew its token over itself to stay open.
-        try await withLiveServer(accessTokenLifetime: 12) { server in
+        // Access tokens of 16 seconds: the socket must renew its token over itself to stay open.
+        try await withLiveServer(accessTokenLifetime: 16) { server in
             let client = MentalSpaceClient(home: server.clientHome(), refreshMargin: 3, liveConnector: NIOLiveConnector())
             let info = try await client.signIn(server: server.url, tenant: "demo", email: "john.doe@demo.test", password: ClientFlowTests.password)
             let services = try await client.userServices()
@@ -37,7 +37,7 @@ struct LiveClientFlowTests {
             }
             #expect(await Self.eventually { await services.live.isConnected }, "the live socket did not open")
             let threadID = try #require(chat.channel?.id)
-            // Tokens live 12 seconds here: each call signs in afresh.
+            // Tokens live 16 seconds here: each call signs in afresh.
             func smith() async throws -> String { try await ClientFlowTests.accessToken(server, "dr.smith@demo.test") }
 
             // Dr. Smith writes: John's thread shows it without a reload.
@@ -67,7 +67,7 @@ struct LiveClientFlowTests {
                 }, "\(appointments.state)")
 
             // Past two token lifetimes the socket still delivers: it renewed its token over itself.
-            try await Task.sleep(for: .seconds(25))
+            try await Task.sleep(for: .seconds(33))
             #expect(
                 try await Self.request(server, "POST", "/api/v1/threads/\(threadID)/messages", token: try await smith(), json: ["body": "Still there?"]) == 201)
             #expect(await Self.eventually { chat.messages.contains { $0.text == "Still there?" } }, "the socket closed at its token's end")

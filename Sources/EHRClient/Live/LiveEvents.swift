@@ -90,7 +90,11 @@ public actor LiveEvents {
     private func connection(to url: URL, ready: () -> Void) async throws {
         let connection = try await connector.connect(url)
         do {
-            let token = try await session.accessToken()
+            // A token about to expire would close the socket before its renewal could land: start with a fresh one.
+            var token = try await session.accessToken()
+            if let current = await session.current, current.accessTokenExpiresAt.timeIntervalSinceNow < Self.minimumTokenLife {
+                token = try await session.refresh().accessToken
+            }
             try await connection.send(Self.authFrame(token))
             guard let first = try await connection.receive(), case .ready(let expiresAt) = LiveFrame(first) else {
                 throw ClientError.server(status: 0, detail: "The live connection was refused.")
@@ -128,6 +132,9 @@ public actor LiveEvents {
             (held, expiresAt) = (fresh.accessToken, fresh.accessTokenExpiresAt)
         }
     }
+
+    /// A socket signs in with a token that has at least this long left (else it refreshes first).
+    static let minimumTokenLife: TimeInterval = 30
 
     /// `ws(s)://host/api/v1/live` of the server the user signed in to.
     static func url(of server: URL) -> URL {
