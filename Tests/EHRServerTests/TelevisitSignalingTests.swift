@@ -222,6 +222,49 @@ struct TelevisitSignalingTests {
     }
 
     @Test(arguments: TestBackend.all)
+    func aJoinTheAuditLogCannotRecordIsRefused(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let start = try await world.call(.post, "/api/v1/appointments/\(demo.johnAppointment.wire)/startTelevisit", as: .john)
+            let token = try #require(start.json["joinToken"] as? String)
+            let roomID = try #require(start.json["roomId"] as? String)
+            // The audit log refuses every event (as a full disk or a lost database would).
+            let sql = world.services.database.sql
+            let postgres = world.services.database.dialect == .postgres
+            if postgres {
+                // As the owner (statements otherwise run as the service role), for this transaction only.
+                try await world.services.database.transaction { db in
+                    try await db.raw("SELECT set_config('role', session_user::text, true)").run()
+                    try await db.raw(
+                        "CREATE FUNCTION test_audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$"
+                    ).run()
+                    try await db.raw("CREATE TRIGGER test_audit_down BEFORE INSERT ON audit_inbox FOR EACH ROW EXECUTE FUNCTION test_audit_down()").run()
+                }
+            } else {
+                try await sql.raw("CREATE TRIGGER test_audit_down BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END").run()
+            }
+            let refused = TelevisitTestSocket.raw(port: world.port)
+            refused.send(["type": "join", "joinToken": token])
+            #expect(await refused.closeCode() == 1011, "\(refused.frames)")
+            #expect(refused.frames.first?["code"] as? String == "unavailable" && !refused.frames.contains { $0["type"] as? String == "joined" })
+            let seat = try await DatabaseScope.$current.withValue(.tenant(demo.tenantID)) {
+                try await world.services.store.seat(tenantID: demo.tenantID, roomID: roomID, role: .client, now: Date())
+            }
+            #expect(seat == nil, "the seat was given back")
+            // The log works again: the same token joins.
+            if postgres {
+                try await world.services.database.transaction { db in
+                    try await db.raw("SELECT set_config('role', session_user::text, true)").run()
+                    try await db.raw("DROP TRIGGER test_audit_down ON audit_inbox").run()
+                }
+            } else {
+                try await sql.raw("DROP TRIGGER test_audit_down").run()
+            }
+            let john = try await TelevisitTestSocket.join(port: world.port, token: token)
+            john.close()
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
     func aSeatIsOneSocketsEvenWhenJoinsRace(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let store = world.services.store
