@@ -37,11 +37,18 @@ extension EHRDatabase {
         let core = try SQLPostgresConfiguration(url: url).coreConfiguration
         let connection = try await PostgresConnection.connect(on: eventLoopGroup.any(), configuration: core, id: 0, logger: logger)
         do {
-            try await connection.listen(on: channel) { notifications in
-                await listening()
-                for try await notification in notifications {
-                    await consume(notification.payload)
+            // Cancelling (the service stopping) closes the connection, which ends the wait for notifications: the
+            // notification sequence does not end on cancellation by itself, and a stop could otherwise hang here.
+            try await withTaskCancellationHandler {
+                try Task.checkCancellation()
+                try await connection.listen(on: channel) { notifications in
+                    await listening()
+                    for try await notification in notifications {
+                        await consume(notification.payload)
+                    }
                 }
+            } onCancel: {
+                let _: EventLoopFuture<Void> = connection.close()
             }
         } catch {
             try? await connection.close()
