@@ -45,6 +45,8 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "status": "\(http.status.code)"])
             return .internalError
+        case _ where isDatabaseUnavailable(error):
+            return .databaseUnavailable
         default:
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             return .internalError
@@ -73,6 +75,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if let field { problem.errors = [FieldError(field, "is missing or not a valid value")] }
             return problem
         }
+        if isDatabaseUnavailable(error.underlyingError) { return .databaseUnavailable }
         var metadata: Logger.Metadata = ["operation": "\(error.operationID)", "error.type": "\(type(of: error.underlyingError))"]
         if let code = databaseErrorCode(error.underlyingError) { metadata["db.sqlstate"] = "\(code)" }
         logger.error("handler failed", metadata: metadata)

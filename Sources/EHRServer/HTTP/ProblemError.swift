@@ -41,6 +41,11 @@ struct ProblemError: Error, Sendable {
         status: .gone, kind: "practice-shredded", title: "Practice data destroyed",
         detail: "This practice's encryption keys were destroyed; its records can no longer be read.")
 
+    /// The database could not be reached (lost or refused connection, a restarting server): try again shortly.
+    static let databaseUnavailable = ProblemError(
+        status: .serviceUnavailable, kind: "unavailable", title: "Service unavailable", detail: "The database is not reachable. Try again shortly.",
+        retryAfter: 5)
+
     /// The audit event of the request could not be written, so the answer is withheld.
     static let auditUnavailable = ProblemError(
         status: .serviceUnavailable, kind: "audit-unavailable", title: "Service unavailable",
