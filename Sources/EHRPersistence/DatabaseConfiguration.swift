@@ -6,6 +6,10 @@ public enum DatabaseConfiguration: Sendable, Equatable {
     case sqlite(path: String)
     /// A PostgreSQL server, for production. `poolSize` is connections per event loop.
     case postgres(url: String, poolSize: Int)
+
+    var isSQLite: Bool {
+        if case .sqlite = self { true } else { false }
+    }
 }
 
 /// The SQL dialect in use, for the few statements that differ.

@@ -22,6 +22,7 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
     // Shut down in reverse order: the HTTP server stops, the sealer seals what is left, then the pools close.
     app.addServices(DatabaseService(database: services.database))
     app.addServices(AuditSealerService(log: services.auditLog, database: services.database, logger: services.logger))
+    app.addServices(SQLiteCheckpointService(database: services.database, logger: services.logger))
     app.addServices(LiveListenerService(services: services))
     if services.configuration.runsNotificationScheduler {
         app.addServices(

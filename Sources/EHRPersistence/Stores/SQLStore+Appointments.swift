@@ -89,7 +89,7 @@ extension SQLStore: AppointmentRepository {
                 "SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.tenant_id = \(bind: tenantID) AND a.patient_id IN (SELECT id FROM patients WHERE tenant_id = \(bind: tenantID) AND user_id = \(bind: userID))"
                 + rest
         }
-        let rows = try await sql.raw(query).all(decoding: AppointmentRow.self, with: Self.decoder)
+        let rows = try await reads.raw(query).all(decoding: AppointmentRow.self, with: Self.decoder)
         return try await appointmentPage(rows, limit: page.limit, tenantID: tenant)
     }
 

@@ -22,6 +22,8 @@ public struct SQLStore: Sendable {
     }
 
     var sql: any SQLDatabase { database.sql }
+    /// Lists: read-only connections of their own in SQLite (see ``EHRDatabase/reads``).
+    var reads: any SQLDatabase { database.reads }
 
     /// Runs `body` in one transaction together with the request's pending audit event, if any.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -58,7 +60,7 @@ public struct SQLStore: Sendable {
         _ query: SQLQueryString, limit: Int, tenantID: UUID,
         map: (Row, TenantKeys) throws -> Item, key: (Item) -> (Date, UUID)
     ) async throws -> Page<Item> {
-        let rows = try await sql.raw(query + " LIMIT \(literal: limit + 1)").all(decoding: Row.self, with: Self.decoder)
+        let rows = try await reads.raw(query + " LIMIT \(literal: limit + 1)").all(decoding: Row.self, with: Self.decoder)
         let items = try await opening(tenantID) { keys in try rows.prefix(limit).map { try map($0, keys) } }
         let next = rows.count > limit ? items.last.map { PageCursor(key: key($0).0, id: key($0).1) } : nil
         return Page(items: items, next: next)
