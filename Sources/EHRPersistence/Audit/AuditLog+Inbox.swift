@@ -42,16 +42,17 @@ extension AuditLog {
         }
     }
 
-    /// Events this process put in the inbox since it last sealed (a hint for the sealer; other instances' events
-    /// are found by its periodic pass).
+    /// Events this process put in the inbox (SQLite: chained with listed patients) since it last sealed (a hint
+    /// for the sealer; other instances' events are found by its periodic pass).
     public var enqueuedSinceSeal: Int { enqueued.withLockedValue { $0 } }
 
     /// Seals everything in the inbox onto the chains; returns how many events were sealed. SQLite seals on
-    /// append and has nothing to do.
+    /// append; there it indexes the listed patients of the events chained since the last pass instead (see
+    /// ``indexListedPatients(in:)``) and returns how many events it indexed.
     @discardableResult
     public func sealPending(in database: EHRDatabase) async throws -> Int {
-        guard dialect == .postgres else { return 0 }
         enqueued.withLockedValue { $0 = 0 }
+        guard dialect == .postgres else { return try await indexListedPatients(in: database) }
         var total = 0
         let giveUp = ContinuousClock.now + .seconds(120)
         while true {

@@ -15,7 +15,8 @@ public final class AuditLog: Sendable {
     /// Events per multi-row INSERT (keeps within both drivers' bind-parameter limits).
     static let maximumBatch = 500
 
-    /// Events this process put in the PostgreSQL inbox since its last seal (see ``enqueuedSinceSeal``).
+    /// Events this process put in the PostgreSQL inbox, or chained with listed patients in SQLite, since its last
+    /// seal (see ``enqueuedSinceSeal``).
     let enqueued = NIOLockedValueBox(0)
 
     public init(dialect: SQLDialectKind, key: SymmetricKey) {
@@ -67,7 +68,8 @@ public final class AuditLog: Sendable {
                 """
         }
         try await db.raw(insert).run()
-        try await indexPatients(of: sealed, on: db)
+        // The access-log index of listed patients is filled later, in batches (see SQLiteDeferredAccessIndex).
+        if drafts.contains(where: { !$0.patientIDs.isEmpty }) { enqueued.withLockedValue { $0 += drafts.count } }
         for tenant in tenants {
             let head = chain[tenant]!
             try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
@@ -164,22 +166,6 @@ public final class AuditLog: Sendable {
             out += "\""
         }
         return out + "]"
-    }
-
-    /// The access log's index of the patients a list or search returned: one row per event and patient, written
-    /// with the events. Verification checks it against the chained `patient_ids`.
-    private func indexPatients(of records: [AuditRecord], on db: any SQLDatabase) async throws {
-        let rows = records.flatMap { r in r.patientIDs.map { (r.tenantID, $0, Int64(r.sequence)) } }
-        guard !rows.isEmpty else { return }
-        // 3 binds a row: stay far below both drivers' limits.
-        for start in stride(from: 0, to: rows.count, by: 1000) {
-            var insert: SQLQueryString = "INSERT INTO audit_event_patients (tenant_id, patient_id, seq) VALUES "
-            for (i, row) in rows[start..<min(start + 1000, rows.count)].enumerated() {
-                insert += (i == 0 ? "" : ", ") as SQLQueryString
-                insert += "(\(bind: UUID(uuidString: row.0)!), \(bind: row.1), \(bind: row.2))"
-            }
-            try await db.raw(insert).run()
-        }
     }
 
     /// The chain record for a draft (identifiers as lower-case text, time in milliseconds).

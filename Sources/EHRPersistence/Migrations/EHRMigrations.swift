@@ -22,6 +22,7 @@ public enum EHRMigrations {
         list.append(MessagingSchema(dialect: dialect))
         list.append(NotificationSchema(dialect: dialect))
         list.append(TelevisitSchema(dialect: dialect))
+        if dialect == .sqlite { list.append(SQLiteDeferredAccessIndex()) }
         return list
     }
 }

@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// at start (events a crash or another process left there), soon after this process records events, at
 /// least every `idleInterval` (other instances' events, and a pass that failed), and once more at graceful
 /// shutdown, after the HTTP server has stopped and before the pools close. Readers of the chain seal first
-/// themselves, so this only keeps the inbox short. SQLite seals as it appends and needs no sealer.
+/// themselves, so this only keeps the inbox short. SQLite seals as it appends; there the passes write the
+/// access log's index of listed patients behind the chain (see `SQLiteDeferredAccessIndex`).
 struct AuditSealerService: Service {
     let log: AuditLog
     let database: EHRDatabase
@@ -15,11 +16,9 @@ struct AuditSealerService: Service {
     var idleInterval: Duration = .seconds(2)
 
     func run() async throws {
-        // A service that returns ends the whole group: without an inbox, just wait for the shutdown.
-        guard database.dialect == .postgres else {
-            try? await gracefulShutdown()
-            return
-        }
+        // SQLite has no inbox; the same passes index the listed patients of the events chained since the last one,
+        // in batches a second apart (the access log's readers index the rest themselves first).
+        let interval = database.dialect == .sqlite ? max(interval, .seconds(1)) : interval
         await pass()
         await cancelWhenGracefulShutdown {
             var idle: Duration = .zero
@@ -40,7 +39,7 @@ struct AuditSealerService: Service {
             try await log.sealPending(in: database)
         } catch is CancellationError {
         } catch {
-            // The events stay in the inbox, durable; the next pass (or the next reader) seals them.
+            // The events stay in the inbox (SQLite: unindexed), durable; the next pass (or the next reader) does it.
             logger.error("audit sealer pass failed; retrying", metadata: ["error.type": "\(type(of: error))"])
         }
     }

@@ -76,6 +76,52 @@ import Testing
         }
     }
 
+    /// SQLite writes the index behind the chain, up to a mark per practice. Moving the mark past events that were
+    /// never indexed (to hide reads from the access log) is found by verification, which compares up to the mark.
+    @Test(arguments: [TestBackend.sqlite])
+    func aMarkMovedPastUnindexedEventsIsDetected(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            try await world.sealAudit()
+            let log = world.services.auditLog
+            let draft = AuditEventDraft(
+                tenantID: d.tenantID, actorID: d.smith.wire, actorRole: "therapist", action: "patient.list", resourceType: "patient",
+                outcome: .allowed, requestID: "hidden-read", patientIDs: [d.jane])
+            // Chained, and the mark moved over it in the same transaction, so no indexing pass can come between.
+            try await world.services.database.transaction { db in
+                try await log.append([draft], on: db)
+                try await db.raw("UPDATE audit_heads SET patients_indexed_seq = seq WHERE tenant_id = \(bind: d.tenantID)").run()
+            }
+            #expect(!(try await Self.accessLog(world, d.jane)).contains { $0.action == "patient.list" && $0.actor == d.smith.wire })
+            let verified = try await world.call(.get, "/api/v1/audit/verify", as: .admin)
+            #expect(verified.json["intact"] as? Bool == false, "\(verified.text)")
+        }
+    }
+
+    /// Many concurrent lists, then the access log and verification: every listed patient is indexed, once.
+    @Test(arguments: [TestBackend.sqlite])
+    func concurrentListsAreAllIndexed(_ backend: TestBackend) async throws {
+        try await withWorld(backend, concurrent: true) { world in
+            let d = TestWorld.demo
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<40 { group.addTask { _ = try await world.call(.get, "/api/v1/patients", as: .smith) } }
+                try await group.waitForAll()
+            }
+            let listed = try await Self.accessLog(world, d.jane).filter { $0.action == "patient.list" && $0.actor == d.smith.wire }
+            #expect(listed.count == 40)
+            struct MarkRow: Decodable {
+                var seq: Int64
+                var patients_indexed_seq: Int64
+            }
+            let mark = try #require(
+                try await world.owner.sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)")
+                    .first(decoding: MarkRow.self))
+            #expect(mark.patients_indexed_seq <= mark.seq && mark.patients_indexed_seq >= 40)
+            let verified = try await world.call(.get, "/api/v1/audit/verify", as: .admin)
+            #expect(verified.json["intact"] as? Bool == true, "\(verified.text)")
+        }
+    }
+
     /// SQLite's index table is append-only like the log.
     @Test(arguments: [TestBackend.sqlite])
     func theIndexRefusesChanges(_ backend: TestBackend) async throws {
