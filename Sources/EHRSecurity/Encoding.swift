@@ -5,7 +5,12 @@ import Foundation
 struct CanonicalWriter {
     private(set) var bytes = Data()
 
-    init(domain: String) { string(domain) }
+    /// `capacity`: bytes to reserve up front; each field appended into a growing `Data` reallocated it several
+    /// times per encoding, on every encrypted field opened and every audit event sealed (request profiles).
+    init(domain: String, capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+        string(domain)
+    }
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
 
@@ -24,7 +29,14 @@ struct CanonicalWriter {
         bytes.append(d)
     }
 
-    mutating func string(_ s: String) { data(Data(s.utf8)) }
+    /// The same bytes as `data(Data(s.utf8))`, without the intermediate `Data`.
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            u32(UInt32(utf8.count))
+            bytes.append(utf8)
+        }
+    }
 
     mutating func optionalString(_ s: String?) {
         if let s {

@@ -71,6 +71,23 @@ struct AuditChainTests {
         #expect(g.canonicalEncoding() != h.canonicalEncoding())
     }
 
+    /// The encoding's bytes, against digests computed apart from this code (Python's `struct`, from the format's
+    /// description: length-prefixed UTF-8, presence bytes, counts, big-endian integers): stored chains must keep
+    /// verifying whatever the writer's implementation becomes.
+    @Test func canonicalEncodingKeepsItsBytes() {
+        let v2 = AuditRecord(
+            sequence: 42, tenantID: "t-acme", actorID: "user-ü✓", actorRole: "", action: "patient.list", resourceType: "patient",
+            resourceID: nil, patientID: "", outcome: "allowed", requestID: "req-1", clientIP: "10.0.0.1", userAgent: nil, timeMillis: -5,
+            changedFields: [], detail: "détail", patientIDs: ["p-1", "", "p-🧠"])
+        #expect(v2.canonicalEncoding().count == 168)
+        #expect(Data(SHA256.hash(data: v2.canonicalEncoding())).hexString == "60a40b5376eac564e08c4204304db1fab66c6a95f6402bc298b392e781b0bc2d")
+        let v1 = AuditRecord(
+            sequence: 7, tenantID: "t", actorID: "a", actorRole: "r", action: "x", resourceType: "y", resourceID: "res", patientID: nil,
+            outcome: "denied", requestID: "q", clientIP: nil, userAgent: "ua", timeMillis: 1_764_000_000_000, changedFields: ["a,b", "c"])
+        #expect(v1.canonicalEncoding().count == 106)
+        #expect(Data(SHA256.hash(data: v1.canonicalEncoding())).hexString == "f9dad1fc469865485ec34e67ba4c35df867463390126d75ecf3d132578a0b8f5")
+    }
+
     @Test func checkpointEncodeDecode() throws {
         let chain = Fixture.chain(count: 10, key: key)
         let cp = AuditCheckpoint.make(tenantID: "tenant.with/odd+chars", records: chain, timeMillis: 1_764_000_000_123, key: key)
