@@ -164,7 +164,21 @@ public final class EHRDatabase: Sendable {
         guard let database = handle(on: dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()) else { throw StorageError.unavailable }
         let scope = DatabaseScope.current
         guard dialect == .postgres else {
-            return try await database.transaction { db in try await body(db as! any SQLDatabase) }
+            return try await database.withConnection { connection in
+                let sql = connection as! any SQLDatabase
+                // IMMEDIATE takes the write lock first. A deferred transaction that read and then wrote failed with
+                // SQLITE_BUSY_SNAPSHOT when another process on the file committed in between (a server being
+                // killed and its successor, the command line beside a server).
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let result = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
         }
         // PostgreSQL: BEGIN … COMMIT by hand, so the whole transaction, COMMIT included, runs under the checkout's
         // deadline (see ConnectionDeadline).

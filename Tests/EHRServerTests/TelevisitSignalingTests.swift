@@ -55,12 +55,18 @@ struct TelevisitSignalingTests {
                 // What crosses PostgreSQL is sealed: a listener of the channel sees parts, never the description.
                 let overheard = NIOLockedValueBox<[String]>([])
                 let database = world.services.database
+                let (listening, nowListening) = AsyncStream<Void>.makeStream()
                 let eavesdropper = Task {
-                    try await database.listen(channel: "ehr_live", logger: Logger(label: "test")) { payload in overheard.withLockedValue { $0.append(payload) }
+                    try await database.listen(channel: "ehr_live", logger: Logger(label: "test"), listening: { nowListening.yield() }) { payload in
+                        overheard.withLockedValue { $0.append(payload) }
                     }
                 }
                 defer { eavesdropper.cancel() }
-                try await Task.sleep(for: .milliseconds(300))
+                // Its LISTEN must be in place before the offer (a fixed pause was too short on a loaded machine).
+                if case .postgres = backend {
+                    var ready = listening.makeAsyncIterator()
+                    _ = await ready.next()
+                }
                 let sdp = Self.sessionDescription(bytes: 20_000)
                 smith.socket.send(["type": "signal", "kind": "offer", "data": ["type": "offer", "sdp": sdp]])
                 let offer = try #require(await john.socket.next(type: "signal"), "\(john.socket.frames) \(smith.socket.frames)")
