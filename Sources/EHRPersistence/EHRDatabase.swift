@@ -56,16 +56,21 @@ public final class EHRDatabase: Sendable {
             self.sqliteSidePools = side
             self.id = .sqlite
             self.dialect = .sqlite
-            self.usage = ConnectionUsage(capacity: 1)
+            // The writer and the read-only connections share the gauges: all of them are "in use" before any waits.
+            self.usage = ConnectionUsage(capacity: 1 + Self.sqliteReadersPerEventLoop * Self.loopCount(eventLoopGroup))
         case .postgres(let url, let poolSize):
             databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: poolSize, connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace), as: .psql)
             self.id = .psql
             self.sqliteSidePools = nil
             self.dialect = .postgres
-            var loops = 0
-            for _ in eventLoopGroup.makeIterator() { loops += 1 }
-            self.usage = ConnectionUsage(capacity: poolSize * max(1, loops))
+            self.usage = ConnectionUsage(capacity: poolSize * Self.loopCount(eventLoopGroup))
         }
+    }
+
+    private static func loopCount(_ group: any EventLoopGroup) -> Int {
+        var loops = 0
+        for _ in group.makeIterator() { loops += 1 }
+        return max(1, loops)
     }
 
     /// A database handle. SQLite handles all share one event loop, hence one connection.
