@@ -73,6 +73,11 @@ struct TelevisitSignalingTests {
                 #expect(offer["from"] as? String == "therapist" && offer["kind"] as? String == "offer")
                 #expect((offer["data"] as? [String: Any])?["sdp"] as? String == sdp)
                 if case .postgres = backend {
+                    // The eavesdropper hears the parts about when the relay does: wait for them rather than race it.
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while overheard.withLockedValue({ $0.count }) < 4, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     let payloads = overheard.withLockedValue { $0 }
                     #expect(payloads.count >= 4 && payloads.allSatisfy { $0.utf8.count < 8000 }, "\(payloads.map(\.utf8.count))")
                     let leaked = payloads.contains { $0.contains("candidate") || $0.contains("192.0.2.") }

@@ -31,7 +31,9 @@ struct AuditSealerService: Service {
                 }
             }
         }
-        await pass()
+        // PostgreSQL: the inbox is emptied before the pools close. SQLite's index is written by any later pass or
+        // reader, and at shutdown its pools may already be closing.
+        if database.dialect == .postgres { await pass() }
     }
 
     private func pass() async {
