@@ -135,9 +135,11 @@ public final class EHRDatabase: Sendable {
 
     /// The threads SQLite's writer connections run their statements on, apart from NIO's pool where the readers'
     /// run: an audit flush's statements queued behind every list read in flight (9 ms a flush of four events, of
-    /// which the commit's fsync was 1.3 ms). Process-wide, so never shut down.
+    /// which the commit's fsync was 1.3 ms). Process-wide, so never shut down (sqlite-nio asserts that every
+    /// connection is closed on its pool's threads). A server has one writer; four threads keep the databases of a
+    /// test process (many at once) from waiting on each other's commits.
     private static let sqliteWriterThreads: NIOThreadPool = {
-        let threads = NIOThreadPool(numberOfThreads: 2)
+        let threads = NIOThreadPool(numberOfThreads: 4)
         threads.start()
         return threads
     }()
