@@ -176,15 +176,7 @@ public final class EHRDatabase: Sendable {
                 // IMMEDIATE takes the write lock first. A deferred transaction that read and then wrote failed with
                 // SQLITE_BUSY_SNAPSHOT when another process on the file committed in between (a server being
                 // killed and its successor, the command line beside a server).
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                do {
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
+                return try await Self.committing(on: sql, begin: "BEGIN IMMEDIATE") { try await body(sql) }
             }
         }
         // PostgreSQL: BEGIN … COMMIT by hand, so the whole transaction, COMMIT included, runs under the checkout's
@@ -194,21 +186,29 @@ public final class EHRDatabase: Sendable {
             try await ConnectionDeadline.run(Self.deadline(for: scope), on: connection) { [self] in
                 let sql = connection as! any SQLDatabase
                 let id = try await Self.connectionID(of: connection)
-                try await sql.raw("BEGIN").run()
-                do {
+                let result = try await Self.committing(on: sql, begin: "BEGIN") { [self] in
                     // Skipped when the connection's session is already in this scope (see sessionScopes); otherwise
                     // set for this transaction only, so the session scope the cache records stays true.
                     try await enter(scope, on: sql, local: true, connectionID: id)
-                    let result = try await body(sql)
-                    try await sql.raw("COMMIT").run()
-                    box.set(result)
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
+                    return try await body(sql)
                 }
+                box.set(result)
             }
         }
         return box.value!
+    }
+
+    /// `begin`, then `work`, then COMMIT; ROLLBACK when anything throws.
+    private static func committing<T>(on sql: any SQLDatabase, begin: SQLQueryString, _ work: () async throws -> T) async throws -> T {
+        try await sql.raw(begin).run()
+        do {
+            let result = try await work()
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
     }
 
     /// How long one checkout may take: requests get seconds (a dead server must not hold them), the operator's
