@@ -1,0 +1,51 @@
+import FluentKit
+import Foundation
+import SQLKit
+import Testing
+
+@testable import EHRPersistence
+
+/// The limit on one checkout: work past it is abandoned with 503's error at once, and work that finished in time
+/// leaves its connection alone (the deadline's timer must not fire later and close a connection in use).
+@Suite("Connection deadline") struct ConnectionDeadlineTests {
+    @Test(arguments: TestBackend.all)
+    func workPastTheDeadlineIsAbandoned(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: StorageError.self) {
+                try await ConnectionDeadline.run(0.2, on: world.services.database.fluent) {
+                    try await Task.sleep(for: .seconds(30))
+                    return 1
+                }
+            }
+            guard case .unavailable? = error else {
+                Issue.record("expected unavailable, got \(String(describing: error))")
+                return
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test(arguments: TestBackend.all)
+    func workInTimeKeepsItsConnection(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            struct One: Decodable { var one: Int }
+            let answers = try await world.services.database.fluent.withConnection { connection in
+                connection.eventLoop.makeFutureWithTask {
+                    var answers: [Int] = []
+                    for _ in 0..<10 {
+                        answers.append(
+                            try await ConnectionDeadline.run(0.25, on: connection) {
+                                try await (connection as! any SQLDatabase).raw("SELECT 1 AS one").first(decoding: One.self)?.one ?? 0
+                            })
+                    }
+                    // Well past every deadline armed above: none may have closed the connection.
+                    try await Task.sleep(for: .milliseconds(600))
+                    answers.append(try await (connection as! any SQLDatabase).raw("SELECT 1 AS one").first(decoding: One.self)?.one ?? 0)
+                    return answers
+                }
+            }.get()
+            #expect(answers == Array(repeating: 1, count: 11))
+        }
+    }
+}
