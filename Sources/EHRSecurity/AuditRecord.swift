@@ -99,8 +99,9 @@ public struct AuditRecord: Sendable, Hashable, Codable {
 
     /// Hash this record should carry given its fields and ``prevHash``.
     public func computedHash() -> Data {
-        var input = canonicalEncoding()
-        input.append(prevHash)
-        return Data(SHA256.hash(data: input))
+        var hasher = SHA256()
+        hasher.update(data: canonicalEncoding())
+        hasher.update(data: prevHash)
+        return Data(hasher.finalize())
     }
 }

@@ -72,18 +72,14 @@ public struct FieldCipher: Sendable {
     /// - Throws: ``FieldCipherError``.
     public func decrypt(_ stored: String, context: FieldContext) throws -> Data {
         let bytes = try Self.decodeEnvelope(stored)
-        let header = bytes.prefix(Self.headerSize)
         let version = bytes.readUInt32BE(at: 1)
         guard let key = keyring.key(version: version) else { throw FieldCipherError.unknownKeyVersion(version) }
-        let nonceStart = bytes.startIndex + Self.headerSize
-        let ctStart = nonceStart + Self.nonceSize
-        let tagStart = bytes.endIndex - Self.tagSize
+        let bodyStart = bytes.startIndex + Self.headerSize
         do {
-            let box = try AES.GCM.SealedBox(
-                nonce: AES.GCM.Nonce(data: bytes[nonceStart..<ctStart]),
-                ciphertext: bytes[ctStart..<tagStart],
-                tag: bytes[tagStart...])
-            return try AES.GCM.open(box, using: key, authenticating: context.associatedData(header: Data(header)))
+            // After the header the envelope is GCM's own combined form (nonce | ciphertext | tag): one box from one
+            // slice, not three pieces copied into it (each list row opens its fields here).
+            let box = try AES.GCM.SealedBox(combined: bytes[bodyStart...])
+            return try AES.GCM.open(box, using: key, authenticating: context.associatedData(header: bytes[..<bodyStart]))
         } catch {
             throw FieldCipherError.wrongContext
         }
