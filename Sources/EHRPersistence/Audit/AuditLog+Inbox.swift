@@ -95,8 +95,8 @@ extension AuditLog {
     /// The inbox row as a record to seal, or, when its MAC is not the audit key's (a row forged or edited in
     /// the inbox), an event saying so in its place.
     private func authentic(_ row: AuditPostgres.InboxRow, logger: Logger) -> AuditRecord {
-        let fields = try? JSONDecoder().decode([String].self, from: Data(row.changedFields.utf8))
-        let patients = row.patientIDs.map { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        let fields = Self.stringArray(row.changedFields)
+        let patients = row.patientIDs.map(Self.stringArray) ?? []
         if let fields, let patients {
             let record = AuditRecord(
                 tenantID: row.tenantID.lowercasedString, actorID: row.actorID, actorRole: row.actorRole, action: row.action,

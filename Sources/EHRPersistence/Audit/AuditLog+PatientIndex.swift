@@ -52,7 +52,7 @@ extension AuditLog {
             // verification reports its event (the chain's hash covers the stored text).
             var entries: [(patient: String, seq: Int64)] = []
             for row in rows {
-                guard let text = row.patient_ids, let patients = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { continue }
+                guard let text = row.patient_ids, let patients = AuditLog.stringArray(text) else { continue }
                 for patient in patients { entries.append((patient, row.seq)) }
             }
             entries.sort { $0.patient == $1.patient ? $0.seq < $1.seq : $0.patient < $1.patient }

@@ -168,6 +168,39 @@ public final class AuditLog: Sendable {
         return out + "]"
     }
 
+    /// Reads a JSON array of strings. The form ``jsonArray(_:)`` writes for plain values (no escapes, no spaces) is
+    /// split directly; anything else goes through `JSONDecoder`, so every JSON array of strings reads as it did and
+    /// nothing else reads at all. (The sealer reads two per event; a decoder each was its largest single cost.)
+    static func stringArray(_ text: String) -> [String]? {
+        let direct = text.utf8.withContiguousStorageIfAvailable { bytes -> [String]? in
+            let quote = UInt8(ascii: "\"")
+            let comma = UInt8(ascii: ",")
+            let close = UInt8(ascii: "]")
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["), bytes[bytes.count - 1] == close else { return nil }
+            var values: [String] = []
+            var i = 1
+            if bytes[i] == close { return i == bytes.count - 1 ? values : nil }
+            while i < bytes.count {
+                guard bytes[i] == quote else { return nil }
+                let start = i + 1
+                var end = start
+                while end < bytes.count, bytes[end] != quote {
+                    if bytes[end] == UInt8(ascii: "\\") || bytes[end] < 0x20 { return nil }
+                    end += 1
+                }
+                guard end < bytes.count - 1 else { return nil }
+                values.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                i = end + 1
+                if bytes[i] == close { return i == bytes.count - 1 ? values : nil }
+                guard bytes[i] == comma else { return nil }
+                i += 1
+            }
+            return nil
+        }
+        if let direct, let values = direct { return values }
+        return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+    }
+
     /// The chain record for a draft (identifiers as lower-case text, time in milliseconds).
     static func record(_ d: AuditEventDraft) -> AuditRecord {
         AuditRecord(
@@ -204,13 +237,13 @@ struct AuditRow: Decodable, Sendable, Hashable {
     /// The chained list of patients (empty when none); nil when the stored text is not a list of strings.
     var patientIDs: [String]? {
         guard let patient_ids else { return [] }
-        return try? JSONDecoder().decode([String].self, from: Data(patient_ids.utf8))
+        return AuditLog.stringArray(patient_ids)
     }
 
     /// The row as a chain record. Unreadable hex becomes empty values and unreadable JSON an empty hash, which
     /// verification then reports as an edited or forged event (never silently as some other valid value).
     var record: AuditRecord {
-        let fields = try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))
+        let fields = AuditLog.stringArray(changed_fields)
         let patients = patientIDs
         return AuditRecord(
             sequence: UInt64(clamping: seq), tenantID: tenant_id.lowercasedString, actorID: actor_id, actorRole: actor_role,
@@ -229,7 +262,7 @@ struct AuditRow: Decodable, Sendable, Hashable {
                 resourceID: resource_id, patientID: patient_id.flatMap(UUID.init(uuidString:)), outcome: AuditOutcome(rawValue: outcome) ?? .error,
                 requestID: request_id, clientIP: client_ip, userAgent: user_agent,
                 occurredAt: Date(timeIntervalSince1970: Double(occurred_ms) / 1000),
-                changedFields: (try? JSONDecoder().decode([String].self, from: Data(changed_fields.utf8))) ?? [], detail: detail,
+                changedFields: AuditLog.stringArray(changed_fields) ?? [], detail: detail,
                 patientIDs: (patientIDs ?? []).compactMap(UUID.init(uuidString:))))
     }
 }
