@@ -16,6 +16,20 @@ struct CursorCodecTests {
         #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
     }
 
+    /// The direct encoder writes what Foundation's base64 with the URL alphabet and no padding writes, for every
+    /// length's remainder, and its output reads back.
+    @Test func base64URLMatchesFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        for length in Array(0...70) + [255, 256, 257, 1000] {
+            let data = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let expected = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(data.base64URLEncoded() == expected, "length \(length)")
+            #expect(Data(base64URLEncoded: data.base64URLEncoded()) == data, "length \(length)")
+        }
+        #expect(Data([0xFB, 0xFF, 0xBF]).base64URLEncoded() == "-_-_")
+    }
+
     @Test func refusesACursorFromAnotherList() {
         #expect(codec.decode(codec.encode(cursor, list: .notes), list: .appointments) == nil)
     }
