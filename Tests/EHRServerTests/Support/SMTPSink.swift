@@ -3,15 +3,22 @@ import Foundation
 /// A real SMTP server for tests: aiosmtpd (Tests/Mail/requirements.txt, installed by scripts/test) on a free port of
 /// 127.0.0.1, storing every message it accepts in a Maildir.
 final class SMTPSink: @unchecked Sendable {
-    let port: Int
+    /// Set by ``ready()`` (a port taken by someone else gets the sink started again on another).
+    private(set) var port: Int
     let folder: URL
-    private let process: Process
+    private var process: Process
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("ehr-smtp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        port = Int.random(in: 30_000..<60_000)
-        process = Process()
+        (port, process) = try Self.start(in: folder)
+    }
+
+    /// Below Linux's ephemeral range (32768-60999): a port there can be any outgoing connection's local port
+    /// (the full suite once lost the sink that way: aiosmtpd could not bind and exited).
+    private static func start(in folder: URL) throws -> (Int, Process) {
+        let port = Int.random(in: 20_000..<32_000)
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", folder.appendingPathComponent("mail").path,
@@ -19,14 +26,19 @@ final class SMTPSink: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return (port, process)
     }
 
-    /// Waits until the server accepts connections.
+    /// Waits until the server accepts connections; starts it again on another port when it exited (port taken).
     func ready() async throws {
-        for _ in 0..<300 {
-            if Self.accepts(port) { return }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(100))
+        for _ in 0..<3 {
+            for _ in 0..<300 {
+                if Self.accepts(port) { return }
+                guard process.isRunning else { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            guard !process.isRunning else { break }
+            (port, process) = try Self.start(in: folder)
         }
         throw SinkError.notStarted("aiosmtpd did not start on port \(port): is it installed? (python3 -m pip install -r Tests/Mail/requirements.txt)")
     }
