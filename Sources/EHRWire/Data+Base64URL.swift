@@ -24,15 +24,12 @@ extension Data {
                     put(v)
                     i += 3
                 }
-                if count - i == 1 {
-                    let v = UInt32(raw[i]) << 16
+                // One or two bytes left: their sextets, the missing bits as zeros, no padding.
+                if i < count {
+                    let v = UInt32(raw[i]) << 16 | (i + 1 < count ? UInt32(raw[i + 1]) << 8 : 0)
                     put(v >> 18)
                     put(v >> 12)
-                } else if count - i == 2 {
-                    let v = UInt32(raw[i]) << 16 | UInt32(raw[i + 1]) << 8
-                    put(v >> 18)
-                    put(v >> 12)
-                    put(v >> 6)
+                    if i + 1 < count { put(v >> 6) }
                 }
                 return o
             }
