@@ -1,6 +1,7 @@
 import EHRDomain
 import EHRPersistence
 import Foundation
+import PostgresNIO
 import SQLKit
 import Testing
 
@@ -144,6 +145,20 @@ struct TherapistListTests {
                         scope: scope, filter: AppointmentFilter(from: .distantPast, upcomingAfter: now), page: PageRequest(limit: 50, after: nil))
                     #expect(rows.map(\.id) == general.items.map(\.id))
                     #expect(rows.count >= 6)
+                    // The direct binary reading of each row equals PostgresNIO's own decoding of it.
+                    let statement = UpcomingForTherapist(tenantID: demo.tenantID, therapistID: demo.smith, now: now, after: nil, limit: 50)
+                    let compared = try await world.services.database.withScopedConnection { connection, logger in
+                        var count = 0
+                        let query = PostgresQuery(unsafeSQL: UpcomingForTherapist.sql, binds: try statement.makeBindings())
+                        for try await row in try await connection.query(query, logger: logger) {
+                            let direct = try #require(AppointmentRow(binary: row))
+                            #expect(direct == (try UpcomingForTherapist.decodeGenerically(row)))
+                            count += 1
+                        }
+                        return count
+                    }
+                    #expect(compared == rows.count)
+                    #expect(rows.contains { $0.reason != nil } && rows.contains { $0.cancellationReason == nil })
                     // Page by page through the prepared path equals the one page.
                     var paged: [UUID] = []
                     var cursor: PageCursor?

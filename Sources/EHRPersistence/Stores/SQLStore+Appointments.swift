@@ -2,7 +2,7 @@ import EHRDomain
 import Foundation
 import SQLKit
 
-struct AppointmentRow: Codable, Sendable {
+struct AppointmentRow: Codable, Sendable, Equatable {
     var id: UUID
     var tenantId: UUID
     var patientId: UUID
