@@ -138,6 +138,13 @@ struct TherapistListTests {
                 switch backend {
                 case .sqlite:
                     #expect(fast == nil)
+                    // The column-by-column reading of SQLite's rows equals their Codable decoding.
+                    let rows = try await world.services.database.sql.raw("SELECT \(unsafeRaw: SQLStore.columns) FROM appointments a").all()
+                    #expect(rows.count >= 6)
+                    for row in rows {
+                        #expect(try AppointmentRow(textRow: row) == (try row.decode(model: AppointmentRow.self, with: SQLStore.decoder)))
+                    }
+                    #expect(try rows.contains { try AppointmentRow(textRow: $0).reason != nil })
                 case .postgres:
                     let rows = try #require(fast)
                     // A filter that changes nothing sends the same question down the general path.

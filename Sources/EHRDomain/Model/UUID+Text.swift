@@ -24,4 +24,46 @@ extension UUID {
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
+
+    /// The UUID of `text`, accepting exactly what `UUID(uuidString:)` accepts. The canonical 8-4-4-4-12 hex form
+    /// (either case) is read digit by digit; anything else goes to Foundation, which on Linux parses every id
+    /// through `sscanf` (the embedded database's list rows showed it in profiles).
+    public init?(parsing text: String) {
+        var text = text
+        if let direct = text.withUTF8(Self.canonical) {
+            self = direct
+        } else if let parsed = UUID(uuidString: text) {
+            self = parsed
+        } else {
+            return nil
+        }
+    }
+
+    private static func canonical(_ utf8: UnsafeBufferPointer<UInt8>) -> UUID? {
+        guard utf8.count == 36 else { return nil }
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+            var position = 0
+            for index in 0..<16 {
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    guard utf8[position] == UInt8(ascii: "-") else { return false }
+                    position += 1
+                }
+                guard let high = hexValue(utf8[position]), let low = hexValue(utf8[position + 1]) else { return false }
+                out[index] = high << 4 | low
+                position += 2
+            }
+            return true
+        }
+        return ok ? UUID(uuid: bytes) : nil
+    }
+
+    private static func hexValue(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 }
