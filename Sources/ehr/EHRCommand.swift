@@ -19,6 +19,7 @@ struct EHRCommand: AsyncParsableCommand {
 
 /// Reads configuration and opens services; shared by every subcommand.
 func openServices(label: String, override: (inout AppConfiguration) -> Void = { _ in }) async throws -> AppServices {
+    pinTimeZoneFile()
     var configuration = try AppConfiguration.fromEnvironment()
     override(&configuration)
     if configuration.logFormat == .json {
@@ -30,6 +31,13 @@ func openServices(label: String, override: (inout AppConfiguration) -> Void = { 
     return try await AppServices.make(configuration: configuration, logger: logger)
 }
 
+/// The text log's timestamps go through `localtime_r`, which without `TZ` checks `/etc/localtime` again on every
+/// line (`strace`: one `newfstatat` per request). Naming that file as `TZ` keeps the same zone (UTC where there is
+/// no such file, as before) and reads it once. Called before any other thread could read the environment.
+func pinTimeZoneFile() {
+    if ProcessInfo.processInfo.environment["TZ"] == nil { setenv("TZ", ":/etc/localtime", 1) }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Migrate the database, seed the demo practice on first run (development), and serve the web app (/app) and the API.")
@@ -38,6 +46,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default 8080, or EHR_PORT).") var port: Int?
 
     func run() async throws {
+        pinTimeZoneFile()
         // Swift concurrency's jobs run on NIO's event loops (the ones serving HTTP and the database pools), so a
         // request does not hop threads at every await on a socket; measured in bench/run (see README, Performance).
         if ProcessInfo.processInfo.environment["EHR_NIO_EXECUTOR"] != "off" {

@@ -1,5 +1,6 @@
 import EHRDomain
 import EHRPersistence
+import EHRSecurity
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -63,7 +64,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         {
             return given
         }
-        return UUID().lowercasedString
+        return RandomUUID.make().lowercasedString
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import EHRDomain
+import EHRSecurity
 import Foundation
 
 /// A new appointment as entered (times already parsed by the front end; a form names its own field errors).
@@ -77,7 +78,7 @@ extension UseCases {
         guard AccessPolicy.canCreateAppointment(principal, patient: patient, therapistID: therapistID) else { throw DomainError.forbidden }
         let now = self.now
         let appointment = Appointment(
-            tenantID: principal.tenantID, patientID: patient.id, therapistID: therapistID,
+            id: RandomUUID.make(), tenantID: principal.tenantID, patientID: patient.id, therapistID: therapistID,
             startsAt: millisecondPrecision(input.startsAt), endsAt: millisecondPrecision(input.endsAt),
             timeZone: input.timeZone, kind: input.kind, reason: reason, createdAt: now, updatedAt: now)
         audit?.resource(appointment.id)

@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRSecurity
 import Foundation
 
 /// A new note as entered.
@@ -68,7 +69,7 @@ extension UseCases {
         try await checkAppointment(appointmentID, belongsTo: patient)
         let now = self.now
         let note = ClinicalNote(
-            tenantID: principal.tenantID, patientID: patient.id, authorID: principal.userID, appointmentID: appointmentID,
+            id: RandomUUID.make(), tenantID: principal.tenantID, patientID: patient.id, authorID: principal.userID, appointmentID: appointmentID,
             type: input.type, sections: input.sections, createdAt: now, updatedAt: now)
         audit?.resource(note.id)
         audit?.changed(["patientId", "type", "sections"] + (appointmentID == nil ? [] : ["appointmentId"]))
