@@ -322,7 +322,10 @@ struct AuditTableTamperingTests {
             let dropTriggers: [SQLQueryString] =
                 dialect == .postgres
                 ? ["DROP TRIGGER audit_events_append_only ON audit_events", "DROP TRIGGER audit_events_no_truncate ON audit_events"]
-                : ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+                : [
+                    "DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete", "DROP TRIGGER audit_events_extend_head",
+                    "DROP TRIGGER audit_events_move_head",
+                ]
 
             let trials = 1_000
             var tried: [Kind: Int] = [:]

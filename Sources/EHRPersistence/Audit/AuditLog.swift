@@ -19,6 +19,11 @@ public final class AuditLog: Sendable {
     /// seal (see ``enqueuedSinceSeal``).
     let enqueued = NIOLockedValueBox(0)
 
+    /// SQLite: the chain heads this process last wrote outside a caller's transaction (see ``appendAlone(_:in:)``).
+    /// Only a guess: the database checks every event against the real head.
+    private let knownHeads = NIOLockedValueBox<[UUID: Head]>([:])
+    private let headTriggers = NIOLockedValueBox<Bool?>(nil)
+
     public init(dialect: SQLDialectKind, key: SymmetricKey) {
         self.dialect = dialect
         self.key = key
@@ -27,19 +32,28 @@ public final class AuditLog: Sendable {
     /// Records `drafts` durably with the caller's transaction. SQLite seals them onto their practices' chains at
     /// once (it has one writer); PostgreSQL puts them in the inbox, for ``sealPending(in:)`` (see ``PostgresAuditInbox``).
     public func append(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
-        guard !drafts.isEmpty else { return }
-        for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
-            try await appendBatch(Array(drafts[start..<min(start + Self.maximumBatch, drafts.count)]), on: db)
-        }
+        _ = try await appendReturningHeads(drafts, on: db)
     }
 
-    private func appendBatch(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws {
+    /// ``append(_:on:)``, returning SQLite's new chain heads (empty on PostgreSQL).
+    private func appendReturningHeads(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws -> [UUID: Head] {
+        var heads: [UUID: Head] = [:]
+        for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
+            heads.merge(try await appendBatch(Array(drafts[start..<min(start + Self.maximumBatch, drafts.count)]), on: db)) { $1 }
+        }
+        return heads
+    }
+
+    /// A chain's newest link, as `audit_heads` keeps it.
+    typealias Head = (seq: Int64, hash: String)
+
+    private func appendBatch(_ drafts: [AuditEventDraft], on db: any SQLDatabase) async throws -> [UUID: Head] {
         if dialect == .postgres, let postgres = db as? any PostgresDatabase {
             let logger = postgres.logger
             try await postgres.withConnection { connection in
                 connection.eventLoop.makeFutureWithTask { try await self.enqueue(drafts, on: connection, logger: logger) }
             }.get()
-            return
+            return [:]
         }
         let tenants = Array(Set(drafts.map(\.tenantID))).sorted { $0.lowercasedString < $1.lowercasedString }
         struct HeadRow: Decodable {
@@ -54,27 +68,91 @@ public final class AuditLog: Sendable {
             heads = try await db.raw(selectHeads).all(decoding: HeadRow.self)
         }
         let (sealed, chain) = try seal(drafts.map(Self.record), tenantIDs: drafts.map(\.tenantID), heads: heads.map { ($0.tenant_id, $0.seq, $0.hash) })
-        var insert: SQLQueryString = """
-            INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
-                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac) VALUES
-            """
-        for (i, (r, draft)) in zip(sealed, drafts).enumerated() {
-            insert += (i == 0 ? " " : ", ") as SQLQueryString
-            insert += """
-                (\(bind: draft.tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
-                \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
-                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: Self.changedFieldsText(r)), \(bind: r.detail),
-                \(bind: Self.patientsText(r)), \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
-                """
-        }
-        try await db.raw(insert).run()
-        // The access-log index of listed patients is filled later, in batches (see SQLiteDeferredAccessIndex).
-        if drafts.contains(where: { !$0.patientIDs.isEmpty }) { enqueued.withLockedValue { $0 += drafts.count } }
+        // The heads move with the events (SQLiteAuditHeadTriggers). Remembered heads are forgotten: this may be
+        // the caller's transaction, which can still roll back.
+        knownHeads.withLockedValue { known in for tenant in tenants { known[tenant] = nil } }
+        try await db.raw(Self.sqliteInsert(sealed, tenantIDs: drafts.map(\.tenantID))).run()
+        noteListedPatients(drafts)
+        // The same values again where the triggers moved the heads; the only move on a database not yet migrated.
         for tenant in tenants {
             let head = chain[tenant]!
             try await db.raw("UPDATE audit_heads SET seq = \(bind: Int64(head.seq)), hash = \(bind: head.hash.hexString) WHERE tenant_id = \(bind: tenant)")
                 .run()
         }
+        return chain.mapValues { (Int64($0.seq), $0.hash.hexString) }
+    }
+
+    /// SQLite: appends `drafts` (one flush of the audit writer) in a statement of its own, sealed on the heads this
+    /// process last wrote: one round trip to the writer instead of five (a transaction that reads and moves the
+    /// heads). The database accepts the events only as the next links of their chains (SQLiteAuditHeadTriggers);
+    /// when a head is unknown or moved meanwhile, nothing was written and the events go through a transaction
+    /// that reads the heads.
+    public func appendAlone(_ drafts: [AuditEventDraft], in database: EHRDatabase) async throws {
+        guard !drafts.isEmpty else { return }
+        let tenantIDs = drafts.map(\.tenantID)
+        let remembered = knownHeads.withLockedValue { known in Set(tenantIDs).compactMap { tenant in known[tenant].map { (tenant, $0.seq, $0.hash) } } }
+        if dialect == .sqlite, drafts.count <= Self.maximumBatch, remembered.count == Set(tenantIDs).count,
+            try await headTriggersInstalled(in: database)
+        {
+            let (sealed, chain) = try seal(drafts.map(Self.record), tenantIDs: tenantIDs, heads: remembered)
+            do {
+                try await DatabaseScope.system(.auditWriter) { try await database.sql.raw(Self.sqliteInsert(sealed, tenantIDs: tenantIDs)).run() }
+                noteListedPatients(drafts)
+                remember(chain.mapValues { (Int64($0.seq), $0.hash.hexString) })
+                return
+            } catch {
+                // A head moved (or the statement failed otherwise): the transaction below reads the heads, or fails too.
+                knownHeads.withLockedValue { known in for tenant in Set(tenantIDs) { known[tenant] = nil } }
+            }
+        }
+        let heads = try await DatabaseScope.system(.auditWriter) {
+            try await database.transaction { db in try await self.appendReturningHeads(drafts, on: db) }
+        }
+        remember(heads)
+    }
+
+    /// Whether the database moves and checks the heads itself (SQLiteAuditHeadTriggers has run); asked once.
+    private func headTriggersInstalled(in database: EHRDatabase) async throws -> Bool {
+        if let known = headTriggers.withLockedValue({ $0 }) { return known }
+        struct Row: Decodable { var count: Int }
+        let row = try await DatabaseScope.system(.auditWriter) {
+            try await database.sql.raw(
+                "SELECT count(*) AS count FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_events_extend_head', 'audit_events_move_head')"
+            ).first(decoding: Row.self)
+        }
+        let installed = row?.count == 2
+        headTriggers.withLockedValue { $0 = installed }
+        return installed
+    }
+
+    private func remember(_ heads: [UUID: Head]) {
+        knownHeads.withLockedValue { known in
+            if known.count > 10_000 { known.removeAll() }
+            for (tenant, head) in heads { known[tenant] = head }
+        }
+    }
+
+    /// The access-log index of listed patients is filled later, in batches (see SQLiteDeferredAccessIndex).
+    private func noteListedPatients(_ drafts: [AuditEventDraft]) {
+        if drafts.contains(where: { !$0.patientIDs.isEmpty }) { enqueued.withLockedValue { $0 += drafts.count } }
+    }
+
+    /// One multi-row INSERT of sealed events (SQLite).
+    private static func sqliteInsert(_ sealed: [AuditRecord], tenantIDs: [UUID]) -> SQLQueryString {
+        var insert: SQLQueryString = """
+            INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, prev_hash, hash, mac) VALUES
+            """
+        for (i, (r, tenantID)) in zip(sealed, tenantIDs).enumerated() {
+            insert += (i == 0 ? " " : ", ") as SQLQueryString
+            insert += """
+                (\(bind: tenantID), \(bind: Int64(r.sequence)), \(bind: r.timeMillis), \(bind: r.actorID), \(bind: r.actorRole),
+                \(bind: r.action), \(bind: r.resourceType), \(bind: r.resourceID), \(bind: r.patientID), \(bind: r.outcome),
+                \(bind: r.requestID), \(bind: r.clientIP), \(bind: r.userAgent), \(bind: Self.changedFieldsText(r)), \(bind: r.detail),
+                \(bind: Self.patientsText(r)), \(bind: r.prevHash.hexString), \(bind: r.hash.hexString), \(bind: r.mac.hexString))
+                """
+        }
+        return insert
     }
 
     /// PostgreSQL: lock the heads, seal, and write everything in one more round trip (see ``AuditPostgres``).

@@ -60,12 +60,10 @@ public actor AuditWriter {
     }
 
     /// One flush. PostgreSQL: one statement into the inbox, sealed later (see ``PostgresAuditInbox``). SQLite: one
-    /// transaction that seals the events; a flush may hold several practices' events, so it runs on the writer's
-    /// named path (see SystemAccess).
+    /// statement that seals the events onto their chains (see ``AuditLog/appendAlone(_:in:)``); a flush may hold
+    /// several practices' events, so it runs on the writer's named path (see SystemAccess).
     private func write(_ drafts: [AuditEventDraft]) async throws {
         if database.dialect == .postgres { return try await log.enqueue(drafts, in: database) }
-        try await DatabaseScope.system(.auditWriter) {
-            try await database.transaction { [log] db in try await log.append(drafts, on: db) }
-        }
+        try await log.appendAlone(drafts, in: database)
     }
 }

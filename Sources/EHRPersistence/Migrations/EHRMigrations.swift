@@ -22,7 +22,7 @@ public enum EHRMigrations {
         list.append(MessagingSchema(dialect: dialect))
         list.append(NotificationSchema(dialect: dialect))
         list.append(TelevisitSchema(dialect: dialect))
-        if dialect == .sqlite { list.append(SQLiteDeferredAccessIndex()) }
+        if dialect == .sqlite { list += [SQLiteDeferredAccessIndex(), SQLiteAuditHeadTriggers()] }
         return list
     }
 }
