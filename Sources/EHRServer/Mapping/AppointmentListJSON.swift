@@ -1,5 +1,6 @@
 import EHRDomain
 import EHRWire
+import Foundation
 import NIOCore
 
 /// The JSON of an appointment list page written straight into a buffer: byte for byte what the generated
@@ -25,11 +26,11 @@ enum AppointmentListJSON {
             out.writeStaticString("\",\"endsAt\":\"")
             out.writeString(RFC3339.format(a.endsAt))
             out.writeStaticString("\",\"id\":\"")
-            out.writeString(a.id.lowercasedString)
+            out.writeLowercasedUUID(a.id)
             out.writeStaticString("\",\"kind\":")
             JSONText.string(a.kind.rawValue, into: &out)
             out.writeStaticString(",\"patientId\":\"")
-            out.writeString(a.patientID.lowercasedString)
+            out.writeLowercasedUUID(a.patientID)
             out.writeStaticString("\",")
             if let reason = a.reason {
                 out.writeStaticString("\"reason\":")
@@ -41,9 +42,9 @@ enum AppointmentListJSON {
             out.writeStaticString("\",\"status\":")
             JSONText.string(a.status.rawValue, into: &out)
             out.writeStaticString(",\"tenantId\":\"")
-            out.writeString(a.tenantID.lowercasedString)
+            out.writeLowercasedUUID(a.tenantID)
             out.writeStaticString("\",\"therapistId\":\"")
-            out.writeString(a.therapistID.lowercasedString)
+            out.writeLowercasedUUID(a.therapistID)
             out.writeStaticString("\",\"timeZone\":")
             JSONText.string(a.timeZone, into: &out)
             out.writeStaticString(",\"updatedAt\":\"")
@@ -90,4 +91,29 @@ enum JSONText {
         }
         out.writeStaticString("\"")
     }
+}
+
+extension ByteBuffer {
+    /// Writes `id` in its canonical lower-case text form (``UUID/lowercasedString``) without making a string
+    /// (four ids per list row).
+    mutating func writeLowercasedUUID(_ id: UUID) {
+        withUnsafeBytes(of: id.uuid) { bytes in
+            writeWithUnsafeMutableBytes(minimumWritableBytes: 36) { out in
+                var index = 0
+                for position in 0..<16 {
+                    if position == 4 || position == 6 || position == 8 || position == 10 {
+                        out[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    let byte = bytes[position]
+                    out[index] = Self.hexDigits[Int(byte >> 4)]
+                    out[index + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return 36
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
