@@ -258,7 +258,14 @@ public final class EHRDatabase: Sendable {
     /// The PostgresNIO connection id under a FluentKit checkout.
     static func connectionID(of connection: any Database) async throws -> Int? {
         guard let postgres = connection as? any PostgresDatabase else { return nil }
-        return try await postgres.withConnection { $0.eventLoop.makeSucceededFuture($0.id) }.get()
+        return try await postgresConnection(of: postgres).id
+    }
+
+    /// The PostgresNIO connection under a FluentKit checkout, for the caller to use while it holds the checkout.
+    /// Used in the caller's own task: `withConnection`'s future-returning closure otherwise needs a task of its
+    /// own per checkout (`makeFutureWithTask`: a task created and two switches for every statement's checkout).
+    static func postgresConnection(of checkout: any PostgresDatabase) async throws -> PostgresConnection {
+        try await checkout.withConnection { $0.eventLoop.makeSucceededFuture($0) }.get()
     }
 
     private func settings(for scope: DatabaseScope?, on db: any SQLDatabase) async throws -> (role: String, tenant: String, system: String) {
@@ -388,12 +395,9 @@ extension EHRDatabase {
             try await ConnectionDeadline.run(EHRDatabase.deadline(for: scope), on: checkout) {
                 let postgres = checkout as! any PostgresDatabase
                 let logger = postgres.logger
-                return try await postgres.withConnection { connection in
-                    connection.eventLoop.makeFutureWithTask {
-                        try await self.enter(scope, connection: connection, logger: logger)
-                        return try await body(connection, logger)
-                    }
-                }.get()
+                let connection = try await Self.postgresConnection(of: postgres)
+                try await self.enter(scope, connection: connection, logger: logger)
+                return try await body(connection, logger)
             }
         }
     }

@@ -59,10 +59,7 @@ extension AuditLog {
             let sealed = try await DatabaseScope.system(.auditWriter) {
                 try await database.transaction { db in
                     let postgres = db as! any PostgresDatabase
-                    let logger = postgres.logger
-                    return try await postgres.withConnection { connection in
-                        connection.eventLoop.makeFutureWithTask { try await self.sealBatch(on: connection, logger: logger) }
-                    }.get()
+                    return try await self.sealBatch(on: try await EHRDatabase.postgresConnection(of: postgres), logger: postgres.logger)
                 }
             }
             guard let sealed else {
