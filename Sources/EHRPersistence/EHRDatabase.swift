@@ -391,7 +391,7 @@ extension EHRDatabase {
     func withScopedConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T? {
         guard dialect == .postgres, fluent is any PostgresDatabase else { return nil }
         let scope = DatabaseScope.current
-        return try await fluent.withConnection { checkout in
+        return try await PooledCheckout.with(fluent) { checkout in
             try await ConnectionDeadline.run(EHRDatabase.deadline(for: scope), on: checkout) {
                 let postgres = checkout as! any PostgresDatabase
                 let logger = postgres.logger
