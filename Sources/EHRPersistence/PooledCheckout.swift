@@ -16,7 +16,11 @@ enum PooledCheckout {
                 return released.futureResult
             }.whenFailure { error in
                 // Only a checkout that never reached the closure fails before `released`, which only succeeds.
-                if !handedOut.withLockedValue({ $0 }) { continuation.resume(throwing: error) }
+                // Its promise is then nobody's to complete: completed here (NIO traps on a promise left pending).
+                if !handedOut.withLockedValue({ $0 }) {
+                    released.succeed(())
+                    continuation.resume(throwing: error)
+                }
             }
         }
         defer { released.succeed(()) }
