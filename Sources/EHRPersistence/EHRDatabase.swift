@@ -171,7 +171,7 @@ public final class EHRDatabase: Sendable {
         guard let database = handle(on: dialect == .sqlite ? sqliteLoop : eventLoopGroup.any()) else { throw StorageError.unavailable }
         let scope = DatabaseScope.current
         guard dialect == .postgres else {
-            return try await database.withConnection { connection in
+            return try await PooledCheckout.with(database) { connection in
                 let sql = connection as! any SQLDatabase
                 // IMMEDIATE takes the write lock first. A deferred transaction that read and then wrote failed with
                 // SQLITE_BUSY_SNAPSHOT when another process on the file committed in between (a server being
@@ -182,7 +182,7 @@ public final class EHRDatabase: Sendable {
         // PostgreSQL: BEGIN … COMMIT by hand, so the whole transaction, COMMIT included, runs under the checkout's
         // deadline (see ConnectionDeadline).
         let box = TransactionResult<T>()
-        try await database.withConnection { [self] connection in
+        try await PooledCheckout.with(database) { [self] connection in
             try await ConnectionDeadline.run(Self.deadline(for: scope), on: connection) { [self] in
                 let sql = connection as! any SQLDatabase
                 let id = try await Self.connectionID(of: connection)

@@ -1,5 +1,6 @@
 import EHRDomain
 import Foundation
+import PostgresNIO
 import SQLKit
 
 struct NoteRow: Codable, Sendable {
@@ -129,7 +130,13 @@ extension SQLStore: NoteRepository {
         let keys = try await vault.keys(for: note.tenantID)
         let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
+        let keyVersion = keys.currentVersion
         try await write { db in
+            if let postgres = db as? any PostgresDatabase {
+                let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keyVersion)
+                for try await _ in try await EHRDatabase.postgresConnection(of: postgres).execute(insert, logger: postgres.logger) {}
+                return
+            }
             try await db.raw(
                 """
                 INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
