@@ -177,3 +177,31 @@ struct InsertNote: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws {}
 }
+
+/// One patient by id, as a statement each PostgreSQL connection prepares once (every note and most record reads
+/// look the patient up first; sent as text it was parsed and planned each time). The row decodes through the same
+/// `Codable` path as the general query's.
+struct FindPatient: PostgresPreparedStatement {
+    static let sql = """
+        SELECT id, tenant_id, assigned_therapist_id, user_id, first_name, last_name, date_of_birth, email, phone, address, emergency_contact,
+            status, discharged_at, discharge_reason, created_at, updated_at
+        FROM patients WHERE tenant_id = $1 AND id = $2
+        """
+    static let name = "ehr_find_patient_v1"
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid]
+    typealias Row = PatientRow
+
+    let tenantID: UUID
+    let id: UUID
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(tenantID)
+        bindings.append(id)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PatientRow {
+        try row.sql().decode(model: PatientRow.self, with: SQLStore.decoder)
+    }
+}

@@ -95,10 +95,19 @@ enum PatientSearchIndex {
 
 extension SQLStore: PatientRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> Patient? {
-        guard
-            let row = try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
-                .first(decoding: PatientRow.self, with: Self.decoder)
-        else { return nil }
+        let prepared = try await database.withScopedConnection { connection, logger in
+            var rows: [PatientRow] = []
+            for try await row in try await connection.execute(FindPatient(tenantID: tenantID, id: id), logger: logger) { rows.append(row) }
+            return rows
+        }
+        let found =
+            if let prepared {
+                prepared.first
+            } else {
+                try await sql.raw("SELECT * FROM patients WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)")
+                    .first(decoding: PatientRow.self, with: Self.decoder)
+            }
+        guard let row = found else { return nil }
         return try await opening(tenantID) { try row.patient($0) }
     }
 
