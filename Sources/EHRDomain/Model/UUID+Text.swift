@@ -4,19 +4,26 @@ extension UUID {
     /// The canonical lower-case text form (8-4-4-4-12), the form every stored and answered id takes. Written
     /// digit by digit: Foundation's `uuidString` formats through `sprintf`, which showed in request profiles.
     public var lowercasedString: String {
+        String(unsafeUninitializedCapacity: 36) { out in
+            writeLowercased(into: UnsafeMutableRawBufferPointer(out))
+            return 36
+        }
+    }
+
+    /// Writes ``lowercasedString``'s 36 bytes at the start of `out`, which must hold at least 36 (for writers that
+    /// put ids straight into a buffer).
+    public func writeLowercased(into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= 36)
         withUnsafeBytes(of: uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { out in
-                var index = 0
-                for (position, byte) in bytes.enumerated() {
-                    if position == 4 || position == 6 || position == 8 || position == 10 {
-                        out[index] = UInt8(ascii: "-")
-                        index += 1
-                    }
-                    out[index] = Self.hexDigit(byte >> 4)
-                    out[index + 1] = Self.hexDigit(byte & 0x0f)
-                    index += 2
+            var index = 0
+            for (position, byte) in bytes.enumerated() {
+                if position == 4 || position == 6 || position == 8 || position == 10 {
+                    out[index] = UInt8(ascii: "-")
+                    index += 1
                 }
-                return index
+                out[index] = Self.hexDigit(byte >> 4)
+                out[index + 1] = Self.hexDigit(byte & 0x0f)
+                index += 2
             }
         }
     }

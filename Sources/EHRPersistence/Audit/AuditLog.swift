@@ -90,8 +90,9 @@ public final class AuditLog: Sendable {
     public func appendAlone(_ drafts: [AuditEventDraft], in database: EHRDatabase) async throws {
         guard !drafts.isEmpty else { return }
         let tenantIDs = drafts.map(\.tenantID)
-        let remembered = knownHeads.withLockedValue { known in Set(tenantIDs).compactMap { tenant in known[tenant].map { (tenant, $0.seq, $0.hash) } } }
-        if dialect == .sqlite, drafts.count <= Self.maximumBatch, remembered.count == Set(tenantIDs).count,
+        let tenants = Set(tenantIDs)
+        let remembered = knownHeads.withLockedValue { known in tenants.compactMap { tenant in known[tenant].map { (tenant, $0.seq, $0.hash) } } }
+        if dialect == .sqlite, drafts.count <= Self.maximumBatch, remembered.count == tenants.count,
             try await headTriggersInstalled(in: database)
         {
             let (sealed, chain) = try seal(drafts.map(Self.record), tenantIDs: tenantIDs, heads: remembered)
@@ -102,7 +103,7 @@ public final class AuditLog: Sendable {
                 return
             } catch {
                 // A head moved (or the statement failed otherwise): the transaction below reads the heads, or fails too.
-                knownHeads.withLockedValue { known in for tenant in Set(tenantIDs) { known[tenant] = nil } }
+                knownHeads.withLockedValue { known in for tenant in tenants { known[tenant] = nil } }
             }
         }
         let heads = try await DatabaseScope.system(.auditWriter) {

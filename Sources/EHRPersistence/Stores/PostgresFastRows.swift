@@ -6,18 +6,25 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// The hottest list (a therapist's upcoming appointments) as a statement each PostgreSQL connection prepares
-/// once: no parse or plan per request, and rows decoded straight from PostgresNIO (SQLKit's `Codable` row
-/// decoding cost more than the query). Other dialects return nil and take the general path, whose SQL has
-/// the same shape.
+/// Hot statements each PostgreSQL connection prepares once: no parse or plan per request, and rows decoded
+/// straight from PostgresNIO (SQLKit's `Codable` row decoding of the busiest list cost more than the query).
+/// Other dialects get nil and take the general path, whose SQL has the same shape.
 enum PostgresFastRows {
-    static func appointments(_ statement: UpcomingForTherapist, on database: EHRDatabase) async throws -> [AppointmentRow]? {
+    /// Every row of `statement`, run in the current task's ``DatabaseScope``; nil on SQLite.
+    static func rows<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, reserving capacity: Int = 1, on database: EHRDatabase
+    ) async throws -> [Statement.Row]? where Statement.Row: Sendable {
         try await database.withScopedConnection { connection, logger in
-            var rows: [AppointmentRow] = []
-            rows.reserveCapacity(statement.limit)
+            var rows: [Statement.Row] = []
+            rows.reserveCapacity(capacity)
             for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
         }
+    }
+
+    /// A therapist's upcoming appointments (the hottest list).
+    static func appointments(_ statement: UpcomingForTherapist, on database: EHRDatabase) async throws -> [AppointmentRow]? {
+        try await rows(statement, reserving: statement.limit, on: database)
     }
 }
 

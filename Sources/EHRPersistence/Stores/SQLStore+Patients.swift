@@ -95,11 +95,7 @@ enum PatientSearchIndex {
 
 extension SQLStore: PatientRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> Patient? {
-        let prepared = try await database.withScopedConnection { connection, logger in
-            var rows: [PatientRow] = []
-            for try await row in try await connection.execute(FindPatient(tenantID: tenantID, id: id), logger: logger) { rows.append(row) }
-            return rows
-        }
+        let prepared = try await PostgresFastRows.rows(FindPatient(tenantID: tenantID, id: id), on: database)
         let found =
             if let prepared {
                 prepared.first

@@ -97,23 +97,9 @@ extension ByteBuffer {
     /// Writes `id` in its canonical lower-case text form (``UUID/lowercasedString``) without making a string
     /// (four ids per list row).
     mutating func writeLowercasedUUID(_ id: UUID) {
-        withUnsafeBytes(of: id.uuid) { bytes in
-            writeWithUnsafeMutableBytes(minimumWritableBytes: 36) { out in
-                var index = 0
-                for position in 0..<16 {
-                    if position == 4 || position == 6 || position == 8 || position == 10 {
-                        out[index] = UInt8(ascii: "-")
-                        index += 1
-                    }
-                    let byte = bytes[position]
-                    out[index] = Self.hexDigits[Int(byte >> 4)]
-                    out[index + 1] = Self.hexDigits[Int(byte & 0x0F)]
-                    index += 2
-                }
-                return 36
-            }
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 36) { out in
+            id.writeLowercased(into: out)
+            return 36
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
