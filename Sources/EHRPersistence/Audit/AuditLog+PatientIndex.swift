@@ -30,43 +30,41 @@ extension AuditLog {
             var seq: Int64
             var patients_indexed_seq: Int64
         }
-        struct ListRow: Decodable {
-            var seq: Int64
-            var patient_ids: String?
+        struct WindowRow: Decodable {
+            var last: Int64?
+            var count: Int
         }
         let marks = try await db.raw(
             "SELECT tenant_id, seq, patients_indexed_seq FROM audit_heads WHERE patients_indexed_seq < seq ORDER BY tenant_id"
         ).all(decoding: MarkRow.self)
         var budget = Self.indexBatch
         for mark in marks where budget > 0 {
-            let rows = try await db.raw(
+            let window = try await db.raw(
                 """
-                SELECT seq, patient_ids FROM audit_events
+                SELECT max(seq) AS last, count(*) AS count FROM (SELECT seq FROM audit_events
                 WHERE tenant_id = \(bind: mark.tenant_id) AND seq > \(bind: mark.patients_indexed_seq) AND seq <= \(bind: mark.seq)
-                ORDER BY seq LIMIT \(literal: budget)
+                ORDER BY seq LIMIT \(literal: budget))
                 """
-            ).all(decoding: ListRow.self)
-            guard let last = rows.last else { continue }
-            budget -= rows.count
-            // Sorted, so the batch touches each patient's part of the index once. An unreadable list is left out:
-            // verification reports its event (the chain's hash covers the stored text).
-            var entries: [(patient: String, seq: Int64)] = []
-            for row in rows {
-                guard let text = row.patient_ids, let patients = AuditLog.stringArray(text) else { continue }
-                for patient in patients { entries.append((patient, row.seq)) }
-            }
-            entries.sort { $0.patient == $1.patient ? $0.seq < $1.seq : $0.patient < $1.patient }
-            // 3 binds a row: stay far below SQLite's limit. OR IGNORE: another process may have indexed these.
-            for start in stride(from: 0, to: entries.count, by: 1000) {
-                var insert: SQLQueryString = "INSERT OR IGNORE INTO audit_event_patients (tenant_id, patient_id, seq) VALUES "
-                for (i, entry) in entries[start..<min(start + 1000, entries.count)].enumerated() {
-                    insert += (i == 0 ? "" : ", ") as SQLQueryString
-                    insert += "(\(bind: mark.tenant_id), \(bind: entry.patient), \(bind: entry.seq))"
-                }
-                try await db.raw(insert).run()
-            }
+            ).first(decoding: WindowRow.self)
+            guard let window, let last = window.last else { continue }
+            budget -= window.count
+            // SQLite reads the lists itself (json_each), so no patient id crosses into Swift and back as a bind (the
+            // batch's parsing, sorting and 3-binds-a-row statements were most of the writer's time). Sorted, so the
+            // batch touches each patient's part of the index once. A list that is not a JSON array of strings
+            // (what ``stringArray(_:)`` refuses) is left out: verification reports its event (the chain's hash
+            // covers the stored text). OR IGNORE: another process may have indexed these.
             try await db.raw(
-                "UPDATE audit_heads SET patients_indexed_seq = \(bind: last.seq) WHERE tenant_id = \(bind: mark.tenant_id) AND patients_indexed_seq < \(bind: last.seq)"
+                """
+                INSERT OR IGNORE INTO audit_event_patients (tenant_id, patient_id, seq)
+                SELECT \(bind: mark.tenant_id), p.value, e.seq FROM audit_events e, json_each(e.patient_ids) p
+                WHERE e.tenant_id = \(bind: mark.tenant_id) AND e.seq > \(bind: mark.patients_indexed_seq) AND e.seq <= \(bind: last)
+                    AND e.patient_ids IS NOT NULL AND json_valid(e.patient_ids) AND json_type(e.patient_ids) = 'array'
+                    AND NOT EXISTS (SELECT 1 FROM json_each(e.patient_ids) q WHERE q.type <> 'text')
+                ORDER BY p.value, e.seq
+                """
+            ).run()
+            try await db.raw(
+                "UPDATE audit_heads SET patients_indexed_seq = \(bind: last) WHERE tenant_id = \(bind: mark.tenant_id) AND patients_indexed_seq < \(bind: last)"
             ).run()
         }
         return Self.indexBatch - budget

@@ -1,7 +1,9 @@
 import EHRDomain
 import Foundation
+import SQLKit
 import Testing
 
+@testable import EHRPersistence
 @testable import EHRServer
 
 /// Lists and searches that return a patient's records show in that patient's access log, with the actor;
@@ -119,6 +121,55 @@ import Testing
             #expect(mark.patients_indexed_seq <= mark.seq && mark.patients_indexed_seq >= 40)
             let verified = try await world.call(.get, "/api/v1/audit/verify", as: .admin)
             #expect(verified.json["intact"] as? Bool == true, "\(verified.text)")
+        }
+    }
+
+    /// SQLite indexes the lists itself (`json_each`): the index must hold exactly the patients each event's stored
+    /// list names as the chain reads it (`AuditLog.stringArray`), escapes decoded, and skip a list that is not a JSON
+    /// array of strings (a forged event) without holding up the events after it.
+    @Test(arguments: [TestBackend.sqlite])
+    func theIndexHoldsExactlyTheStoredListsAsTheChainReadsThem(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let (log, database, sql) = (world.services.auditLog, world.services.database, world.owner.sql)
+            func drafts(_ prefix: String, _ lists: [[UUID]]) -> [AuditEventDraft] {
+                lists.enumerated().map { i, patients in
+                    AuditEventDraft(
+                        tenantID: d.tenantID, actorID: "system:test", actorRole: "system", action: "test.list", resourceType: "test",
+                        outcome: .allowed, requestID: "\(prefix)-\(i)", patientIDs: patients)
+                }
+            }
+            try await log.appendAlone(drafts("before", [[d.jane, d.bob], [], [d.john], [d.bob, d.jane, d.john]]), in: database)
+            // Events whose stored lists are not what the writer writes, linked onto the chain as the head trigger demands
+            // (their hashes are wrong: verification reports them; the index must just read them as the chain does).
+            struct Head: Decodable { var seq: Int64, hash: String }
+            for (i, list) in [#"["not closed"#, "[1,2]", #"{"a":"b"}"#, #"["a\/b","c\u0064"]"#, "[]", #"["x",null]"#].enumerated() {
+                let head = try #require(try await sql.raw("SELECT seq, hash FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Head.self))
+                try await sql.raw(
+                    """
+                    INSERT INTO audit_events (tenant_id, seq, occurred_ms, actor_id, actor_role, action, resource_type, outcome, request_id,
+                        changed_fields, patient_ids, prev_hash, hash, mac)
+                    VALUES (\(bind: d.tenantID), \(bind: head.seq + 1), 0, 'x', 'system', 'forged', 'test', 'allowed', \(bind: "forged-\(i)"), '[]',
+                        \(bind: list), \(bind: head.hash), \(bind: String(format: "%064d", i)), 'm')
+                    """
+                ).run()
+            }
+            try await log.appendAlone(drafts("after", [[d.john, d.jane], [d.bob]]), in: database)
+            try await world.sealAudit()
+
+            struct Event: Decodable { var seq: Int64, patient_ids: String? }
+            struct Row: Decodable, Hashable { var patient_id: String, seq: Int64 }
+            let events = try await sql.raw("SELECT seq, patient_ids FROM audit_events WHERE tenant_id = \(bind: d.tenantID)").all(decoding: Event.self)
+            let expected = Set(events.flatMap { event in (event.patient_ids.flatMap(AuditLog.stringArray) ?? []).map { Row(patient_id: $0, seq: event.seq) } })
+            let indexed = try await sql.raw("SELECT patient_id, seq FROM audit_event_patients WHERE tenant_id = \(bind: d.tenantID)").all(decoding: Row.self)
+            #expect(indexed.count == Set(indexed).count, "each entry once")
+            #expect(Set(indexed) == expected)
+            #expect(expected.contains { $0.patient_id == "a/b" } && expected.contains { $0.patient_id == "cd" }, "escapes decoded")
+            #expect(expected.contains { $0.patient_id == d.jane.wire && $0.seq > events.first { $0.patient_ids == "[]" }!.seq }, "events after the forged ones")
+            struct Mark: Decodable { var seq: Int64, patients_indexed_seq: Int64 }
+            let mark = try #require(
+                try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
+            #expect(mark.patients_indexed_seq == mark.seq)
         }
     }
 
