@@ -58,7 +58,7 @@ extension AuditLog {
                 INSERT OR IGNORE INTO audit_event_patients (tenant_id, patient_id, seq)
                 SELECT \(bind: mark.tenant_id), p.value, e.seq FROM audit_events e, json_each(e.patient_ids) p
                 WHERE e.tenant_id = \(bind: mark.tenant_id) AND e.seq > \(bind: mark.patients_indexed_seq) AND e.seq <= \(bind: last)
-                    AND e.patient_ids IS NOT NULL AND json_valid(e.patient_ids) AND json_type(e.patient_ids) = 'array'
+                    AND json_valid(e.patient_ids) AND json_type(e.patient_ids) = 'array'
                     AND NOT EXISTS (SELECT 1 FROM json_each(e.patient_ids) q WHERE q.type <> 'text')
                 ORDER BY p.value, e.seq
                 """
