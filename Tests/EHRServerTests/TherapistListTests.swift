@@ -180,6 +180,21 @@ struct TherapistListTests {
         }
     }
 
+    /// SQLite's list reads each arm from its ordered index and the page's columns by row id: no scan of the
+    /// practice's appointments, whatever its size.
+    @Test func sqliteListReadsTwoIndexesAndRowsByID() async throws {
+        try await withWorld(.sqlite) { world in
+            let rest: SQLQueryString = " AND a.ends_at > \(bind: Date()) ORDER BY a.starts_at, a.id LIMIT 21"
+            let query = SQLStore.sqliteTherapistList(tenantID: demo.tenantID, therapistID: demo.smith, rest: rest, limit: 21)
+            let plan = try await world.services.database.sql.raw("EXPLAIN QUERY PLAN " + query).all()
+                .map { try $0.decode(column: "detail", as: String.self) }
+            #expect(plan.contains { $0.contains("USING INDEX appointments_by_therapist_in_order") }, "\(plan)")
+            #expect(plan.contains { $0.contains("USING INDEX appointments_by_care_therapist") }, "\(plan)")
+            #expect(plan.contains { $0.contains("SEARCH a USING INTEGER PRIMARY KEY (rowid=?)") }, "\(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN a") || $0.contains("appointments_by_tenant") }, "\(plan)")
+        }
+    }
+
     // MARK: helpers
 
     private func book(_ world: TestWorld, patient: UUID, therapist: UUID, day: Int, hour: Int) async throws -> String {
