@@ -22,14 +22,24 @@ extension AuditLog {
     func enqueue(_ drafts: [AuditEventDraft], on connection: PostgresConnection, logger: Logger) async throws {
         guard !drafts.isEmpty else { return }
         for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
-            let slice = drafts[start..<min(start + Self.maximumBatch, drafts.count)]
-            let records = slice.map(Self.record)
-            let insert = AuditPostgres.InsertInbox(
-                tenantIDs: slice.map(\.tenantID), records: records, changedFields: records.map(Self.changedFieldsText),
-                patientLists: records.map(Self.patientsText), macs: records.map { inboxMAC($0).hexString })
+            let insert = inboxInsert(drafts[start..<min(start + Self.maximumBatch, drafts.count)])
             for try await _ in try await connection.execute(insert, logger: logger) {}
         }
-        enqueued.withLockedValue { $0 += drafts.count }
+        didEnqueue(drafts.count)
+    }
+
+    /// The inbox insert of `drafts` (at most ``maximumBatch``), each with its MAC, for a statement of its own or
+    /// one that writes a change and its event together (``InsertNoteAudited``).
+    func inboxInsert(_ drafts: some Collection<AuditEventDraft>) -> AuditPostgres.InsertInbox {
+        let records = drafts.map(Self.record)
+        return AuditPostgres.InsertInbox(
+            tenantIDs: drafts.map(\.tenantID), records: records, changedFields: records.map(Self.changedFieldsText),
+            patientLists: records.map(Self.patientsText), macs: records.map { inboxMAC($0).hexString })
+    }
+
+    /// Counts events put in the inbox, so the sealer seals soon (see ``enqueuedSinceSeal``).
+    func didEnqueue(_ count: Int) {
+        enqueued.withLockedValue { $0 += count }
     }
 
     /// Inserts `drafts` into the inbox as one statement of its own (atomic, durable at its commit), on a

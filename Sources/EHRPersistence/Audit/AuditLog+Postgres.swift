@@ -68,12 +68,7 @@ enum AuditPostgres {
     /// Puts events in the inbox (see ``PostgresAuditInbox``), in the order given.
     struct InsertInbox: PostgresPreparedStatement {
         static let name = "ehr_audit_insert_inbox_v1"
-        static let sql = """
-            INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
-                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
-            SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-            """
+        static let sql = insertSQL(firstParameter: 1)
         typealias Row = ()
         let tenantIDs: [UUID]
         let records: [AuditRecord]
@@ -81,12 +76,30 @@ enum AuditPostgres {
         let patientLists: [String?]
         let macs: [String]
 
+        /// The statement with its parameters numbered from `firstParameter` (to follow another statement's in one).
+        static func insertSQL(firstParameter: Int) -> String {
+            let arrays = ["uuid[]", "int8[]"] + Array(repeating: "text[]", count: 14)
+            return """
+                INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                    outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
+                SELECT * FROM unnest(\(arrays.enumerated().map { "$\(firstParameter + $0.offset)::\($0.element)" }.joined(separator: ", ")))
+                """
+        }
+
+        /// The types of its parameters, in order.
+        static let parameterTypes: [PostgresDataType] = [.uuidArray, .int8Array] + Array(repeating: .textArray, count: 14)
+
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 16)
+            appendBindings(to: &b)
+            return b
+        }
+
+        /// Its parameters' values, after any already in `b`.
+        func appendBindings(to b: inout PostgresBindings) {
             b.append(tenantIDs)
             AuditPostgres.appendEventFields(of: records, changedFields: changedFields, patientLists: patientLists, to: &b)
             b.append(macs)
-            return b
         }
 
         func decodeRow(_ row: PostgresRow) throws {}

@@ -131,6 +131,7 @@ extension SQLStore: NoteRepository {
         let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
         let keyVersion = keys.currentVersion
+        if try await insertAudited(InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keyVersion)) { return }
         try await write { db in
             if let postgres = db as? any PostgresDatabase {
                 let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keyVersion)
@@ -148,6 +149,22 @@ extension SQLStore: NoteRepository {
                 """
             ).run()
         }
+    }
+
+    /// PostgreSQL, with a request's event pending: the note and the event in one statement (``InsertNoteAudited``)
+    /// in the request's scope, instead of a transaction around the two. False when this path does not apply.
+    private func insertAudited(_ insert: InsertNote) async throws -> Bool {
+        guard database.dialect == .postgres, let auditLog, let pending = TransactionAudit.current, let draft = pending.draftForCommit()
+        else { return false }
+        let statement = InsertNoteAudited(note: insert, event: auditLog.inboxInsert([draft]))
+        let done = try await database.withScopedConnection { connection, logger in
+            for try await _ in try await connection.execute(statement, logger: logger) {}
+            return true
+        }
+        guard done == true else { return false }
+        auditLog.didEnqueue(1)
+        pending.didCommit()
+        return true
     }
 
     public func updateDraft(_ note: ClinicalNote) async throws {
