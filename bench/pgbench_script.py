@@ -157,6 +157,12 @@ def script(mode, statement_path, samples_path, values_path, out_path):
     captured, values = captured_statement(statement_path, samples_path), json.load(open(values_path))
     query = captured["query"].strip().rstrip(";").strip()
     exact = bool(captured.get("exact"))
+    # The server writes a note and its audit event (into audit_inbox) in one statement; PostgreSQL alone runs the
+    # note's INSERT, as before the two were one statement.
+    combined = mode == "note" and re.match(
+        r"\s*WITH\s+note\s+AS\s*\((\s*INSERT\s+INTO\s+clinical_notes\b.*?VALUES\s*\([^)]*\))\s*\)\s*INSERT\s+INTO\s+audit_inbox\b", query, re.I | re.S)
+    if combined:
+        query = combined.group(1).strip()
     rendering, shown = (list_rendering if mode == "list" else note_rendering)(query, exact, values)
     text = PARAM.sub(lambda m: rendering[m.start()], query)
     if mode == "note":
@@ -165,6 +171,8 @@ def script(mode, statement_path, samples_path, values_path, out_path):
     source = "pg_stat_activity: the text as sent" if exact else "pg_stat_statements: normalized text, where constants are $n too"
     print(f"captured statement ({source}; queryid {captured.get('queryid')}, {captured.get('calls')} calls by the server):")
     print("  " + query.replace("\n", "\n  "))
+    if combined:
+        print("  (the note's part of the server's statement, which also writes the request's audit event into audit_inbox)")
     print("parameters:")
     for line in dict.fromkeys(shown):  # a parameter used twice is shown once
         print("  " + line)
