@@ -181,6 +181,20 @@ struct AccessPolicyTests {
         #expect(row.check.allows(row.caller) == row.allowed)
     }
 
+    /// The decisions a new note asks of its patient's ``PatientReference`` (read without decrypting anything) give the
+    /// table's answers.
+    @Test(
+        "decisions from a patient reference give the table's answers",
+        arguments: rows.filter { ["canViewPatient", "canCreateNote"].contains($0.check.function) })
+    func referenceDecisions(_ row: PolicyRow) {
+        let p = row.caller.principal
+        switch row.check {
+        case .viewPatient(let patient): #expect(AccessPolicy.canViewPatient(p, patient.reference) == row.allowed)
+        case .createNote(let patient): #expect(AccessPolicy.canCreateNote(p, patient: patient.reference) == row.allowed)
+        default: Issue.record("not a patient decision: \(row.testDescription)")
+        }
+    }
+
     @Test("the table covers every AccessPolicy function with an allowed and a denied row")
     func tableCoversEveryFunction() {
         let functions: Set = [

@@ -74,3 +74,29 @@ public struct Patient: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 }
+
+/// What an access decision about a patient's records needs to know of the patient, and none of their health
+/// information: reading it decrypts nothing (a new note asks only this of its patient).
+public struct PatientReference: Sendable, Hashable {
+    public var id: UUID
+    public var tenantID: UUID
+    public var assignedTherapistID: UUID
+    /// The client's portal account, when they have one.
+    public var userID: UUID?
+    public var status: PatientStatus
+
+    public init(id: UUID, tenantID: UUID, assignedTherapistID: UUID, userID: UUID?, status: PatientStatus) {
+        self.id = id
+        self.tenantID = tenantID
+        self.assignedTherapistID = assignedTherapistID
+        self.userID = userID
+        self.status = status
+    }
+}
+
+extension Patient {
+    /// The patient as access decisions see them.
+    public var reference: PatientReference {
+        PatientReference(id: id, tenantID: tenantID, assignedTherapistID: assignedTherapistID, userID: userID, status: status)
+    }
+}

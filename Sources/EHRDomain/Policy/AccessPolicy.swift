@@ -58,6 +58,11 @@ public enum AccessPolicy {
     }
 
     public static func canViewPatient(_ p: Principal, _ patient: Patient) -> Bool {
+        canViewPatient(p, patient.reference)
+    }
+
+    /// The same decision, from what it needs of the patient.
+    public static func canViewPatient(_ p: Principal, _ patient: PatientReference) -> Bool {
         guard p.tenantID == patient.tenantID else { return false }
         switch p.role {
         case .admin: return true
@@ -167,6 +172,11 @@ public enum AccessPolicy {
 
     /// Only the therapist assigned to the patient writes notes about them.
     public static func canCreateNote(_ p: Principal, patient: Patient) -> Bool {
+        canCreateNote(p, patient: patient.reference)
+    }
+
+    /// The same decision, from what it needs of the patient.
+    public static func canCreateNote(_ p: Principal, patient: PatientReference) -> Bool {
         p.tenantID == patient.tenantID && p.role == .therapist && patient.assignedTherapistID == p.userID
     }
 

@@ -77,6 +77,8 @@ extension ProviderRepository {
 /// Patients. Never deleted.
 public protocol PatientRepository: Sendable {
     func find(id: UUID, tenantID: UUID) async throws -> Patient?
+    /// The patient as access decisions see them, read without decrypting anything.
+    func findReference(id: UUID, tenantID: UUID) async throws -> PatientReference?
     func find(portalUserID: UUID, tenantID: UUID) async throws -> Patient?
     func list(scope: PatientScope, filter: PatientFilter, page: PageRequest) async throws -> Page<Patient>
     /// Creates the patient, and their portal account and invitation when given, in one transaction.

@@ -206,21 +206,14 @@ struct InsertNoteAudited: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-/// One patient by id, as a statement each PostgreSQL connection prepares once (every note and most record reads
-/// look the patient up first; sent as text it was parsed and planned each time). The row decodes through the same
-/// `Codable` path as the general query's.
-struct FindPatient: PostgresPreparedStatement {
-    static let sql = """
-        SELECT id, tenant_id, assigned_therapist_id, user_id, first_name, last_name, date_of_birth, email, phone, address, emergency_contact,
-            status, discharged_at, discharge_reason, created_at, updated_at
-        FROM patients WHERE tenant_id = $1 AND id = $2
-        """
-    static let name = "ehr_find_patient_v1"
-    static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid]
-    typealias Row = PatientRow
+/// A statement reading one record of a practice by its id: `$1` the practice, `$2` the id.
+protocol RecordByID: PostgresPreparedStatement {
+    var tenantID: UUID { get }
+    var id: UUID { get }
+}
 
-    let tenantID: UUID
-    let id: UUID
+extension RecordByID {
+    static var bindingDataTypes: [PostgresDataType] { [.uuid, .uuid] }
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 2)
@@ -228,6 +221,38 @@ struct FindPatient: PostgresPreparedStatement {
         bindings.append(id)
         return bindings
     }
+}
+
+/// What access decisions need of one patient (``PatientReference``): no encrypted column is read, so nothing is
+/// decrypted (a new note's patient check read and opened the whole record).
+struct FindPatientReference: RecordByID {
+    static let sql = "SELECT id, tenant_id, assigned_therapist_id, user_id, status FROM patients WHERE tenant_id = $1 AND id = $2"
+    static let name = "ehr_find_patient_reference_v1"
+    typealias Row = PatientReferenceRow
+
+    let tenantID: UUID
+    let id: UUID
+
+    func decodeRow(_ row: PostgresRow) throws -> PatientReferenceRow {
+        let (id, tenantID, therapistID, userID, status) = try row.decode((UUID, UUID, UUID, UUID?, String).self)
+        return PatientReferenceRow(id: id, tenantId: tenantID, assignedTherapistId: therapistID, userId: userID, status: status)
+    }
+}
+
+/// One patient by id, as a statement each PostgreSQL connection prepares once (every note and most record reads
+/// look the patient up first; sent as text it was parsed and planned each time). The row decodes through the same
+/// `Codable` path as the general query's.
+struct FindPatient: RecordByID {
+    static let sql = """
+        SELECT id, tenant_id, assigned_therapist_id, user_id, first_name, last_name, date_of_birth, email, phone, address, emergency_contact,
+            status, discharged_at, discharge_reason, created_at, updated_at
+        FROM patients WHERE tenant_id = $1 AND id = $2
+        """
+    static let name = "ehr_find_patient_v1"
+    typealias Row = PatientRow
+
+    let tenantID: UUID
+    let id: UUID
 
     func decodeRow(_ row: PostgresRow) throws -> PatientRow {
         try row.sql().decode(model: PatientRow.self, with: SQLStore.decoder)

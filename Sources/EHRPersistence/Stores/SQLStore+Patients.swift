@@ -93,6 +93,28 @@ enum PatientSearchIndex {
     }
 }
 
+/// The columns of ``PatientReference``.
+struct PatientReferenceRow: Decodable, Sendable {
+    var id: UUID
+    var tenantId: UUID
+    var assignedTherapistId: UUID
+    var userId: UUID?
+    var status: String
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case tenantId = "tenant_id"
+        case assignedTherapistId = "assigned_therapist_id"
+        case userId = "user_id"
+        case status
+    }
+
+    func reference() throws -> PatientReference {
+        guard let status = PatientStatus(rawValue: status) else { throw StorageError.corrupt("patients.status") }
+        return PatientReference(id: id, tenantID: tenantId, assignedTherapistID: assignedTherapistId, userID: userId, status: status)
+    }
+}
+
 extension SQLStore: PatientRepository {
     public func find(id: UUID, tenantID: UUID) async throws -> Patient? {
         let prepared = try await PostgresFastRows.rows(FindPatient(tenantID: tenantID, id: id), on: database)
@@ -105,6 +127,19 @@ extension SQLStore: PatientRepository {
             }
         guard let row = found else { return nil }
         return try await opening(tenantID) { try row.patient($0) }
+    }
+
+    public func findReference(id: UUID, tenantID: UUID) async throws -> PatientReference? {
+        let prepared = try await PostgresFastRows.rows(FindPatientReference(tenantID: tenantID, id: id), on: database)
+        let found =
+            if let prepared {
+                prepared.first
+            } else {
+                try await sql.raw(
+                    "SELECT id, tenant_id, assigned_therapist_id, user_id, status FROM patients WHERE tenant_id = \(bind: tenantID) AND id = \(bind: id)"
+                ).first(decoding: PatientReferenceRow.self, with: Self.decoder)
+            }
+        return try found?.reference()
     }
 
     public func find(portalUserID: UUID, tenantID: UUID) async throws -> Patient? {

@@ -64,7 +64,7 @@ extension UseCases {
         let appointmentID = v.uuid(input.appointmentID, "appointmentId")
         for problem in NoteRules.problems(type: input.type, sections: input.sections) { v.add(problem.field, problem.message) }
         try v.check()
-        let patient = try await referencedPatient(principal, id: patientID!)
+        let patient = try await referencedPatientReference(principal, id: patientID!)
         guard AccessPolicy.canCreateNote(principal, patient: patient) else { throw DomainError.forbidden }
         try await checkAppointment(appointmentID, belongsTo: patient)
         let now = self.now
@@ -87,7 +87,7 @@ extension UseCases {
             v.add(problem.field, problem.message)
         }
         try v.check()
-        try await checkAppointment(appointmentID, belongsTo: patient)
+        try await checkAppointment(appointmentID, belongsTo: patient.reference)
         try note.revise(type: changes.type, sections: changes.sections, appointmentID: appointmentID, at: now)
         audit?.changed(
             [changes.type.map { _ in "type" }, changes.sections.map { _ in "sections" }, changes.appointmentID.map { _ in "appointmentId" }]
@@ -158,7 +158,7 @@ extension UseCases {
         return (grant, note)
     }
 
-    private func checkAppointment(_ id: UUID?, belongsTo patient: Patient) async throws {
+    private func checkAppointment(_ id: UUID?, belongsTo patient: PatientReference) async throws {
         guard let id else { return }
         guard let appointment = try await store.find(id: id, tenantID: patient.tenantID) as Appointment?, appointment.patientID == patient.id else {
             throw DomainError.invalid("appointmentId", "is not an appointment of this patient")

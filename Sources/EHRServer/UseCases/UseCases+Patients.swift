@@ -61,8 +61,7 @@ extension UseCases {
     /// The patient, if the caller may see it; otherwise 404 exactly as if it did not exist.
     func patient(_ principal: Principal, id: UUID) async throws -> Patient {
         guard let patient = try await store.find(id: id, tenantID: principal.tenantID) as Patient? else { throw DomainError.notFound }
-        audit?.patient(patient.id)
-        guard AccessPolicy.canViewPatient(principal, patient) else { throw DomainError.forbidden }
+        try checkVisible(principal, patient.reference)
         return patient
     }
 
@@ -70,8 +69,26 @@ extension UseCases {
     /// exactly like reading it; a discharged patient takes no new work (422).
     func referencedPatient(_ principal: Principal, id: UUID) async throws -> Patient {
         let patient = try await patient(principal, id: id)
-        if patient.status == .discharged { throw DomainError.invalid("patientId", "the patient has been discharged") }
+        try checkTakesNewWork(patient.reference)
         return patient
+    }
+
+    /// ``referencedPatient(_:id:)`` for work that needs only the access facts: nothing of the record is decrypted.
+    func referencedPatientReference(_ principal: Principal, id: UUID) async throws -> PatientReference {
+        guard let patient = try await store.findReference(id: id, tenantID: principal.tenantID) else { throw DomainError.notFound }
+        try checkVisible(principal, patient)
+        try checkTakesNewWork(patient)
+        return patient
+    }
+
+    /// The patient's records are the caller's to see (else 404, recorded as denied); the request's event names them.
+    private func checkVisible(_ principal: Principal, _ patient: PatientReference) throws {
+        audit?.patient(patient.id)
+        guard AccessPolicy.canViewPatient(principal, patient) else { throw DomainError.forbidden }
+    }
+
+    private func checkTakesNewWork(_ patient: PatientReference) throws {
+        if patient.status == .discharged { throw DomainError.invalid("patientId", "the patient has been discharged") }
     }
 
     /// Creates the patient and, with portal access, their client account and its invitation (the token is returned once).
