@@ -130,11 +130,10 @@ extension SQLStore: NoteRepository {
         let keys = try await vault.keys(for: note.tenantID)
         let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
-        let keyVersion = keys.currentVersion
-        if try await insertAudited(InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keyVersion)) { return }
+        let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
+        if try await insertAudited(insert) { return }
         try await write { db in
             if let postgres = db as? any PostgresDatabase {
-                let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keyVersion)
                 for try await _ in try await EHRDatabase.postgresConnection(of: postgres).execute(insert, logger: postgres.logger) {}
                 return
             }
