@@ -7,9 +7,20 @@ import Foundation
 
 /// RFC 3339 date-times on the wire: answers carry UTC with milliseconds; requests may send fractions and offsets or not.
 public enum RFC3339 {
+    /// Bytes ``format(_:)`` writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public static let length = 24
+
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, rounded to the millisecond.
     /// Hand-written because answers carry several dates per row and Foundation's formatters dominate list encoding.
     public static func format(_ date: Date) -> String {
+        String(unsafeUninitializedCapacity: length) { write(date, into: UnsafeMutableRawBufferPointer($0)) }
+    }
+
+    /// Writes ``format(_:)``'s ``length`` bytes at the start of `out` (at least that long) and returns their count,
+    /// so a list writes its dates straight into the answer (four a row) without a string each.
+    @discardableResult
+    public static func write(_ date: Date, into out: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(out.count >= length)
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded())
         var seconds = totalMillis / 1000
         var millis = totalMillis % 1000
@@ -17,36 +28,59 @@ public enum RFC3339 {
             millis += 1000
             seconds -= 1
         }
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
+        let (year, month, day, secondOfDay) = civil(seconds)
+        var at = 0
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
             var rest = value
             while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8((rest / divisor) % 10))
+                out[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: (rest / divisor) % 10)
+                at += 1
                 rest %= divisor
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4)
-        out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2)
-        out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2)
-        out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2)
-        out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2)
-        out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2)
-        out.append(UInt8(ascii: "."))
+        func byte(_ ascii: Unicode.Scalar) {
+            out[at] = UInt8(ascii: ascii)
+            at += 1
+        }
+        digits(year, 4)
+        byte("-")
+        digits(month, 2)
+        byte("-")
+        digits(day, 2)
+        byte("T")
+        digits(secondOfDay / 3600, 2)
+        byte(":")
+        digits(secondOfDay / 60 % 60, 2)
+        byte(":")
+        digits(secondOfDay % 60, 2)
+        byte(".")
         digits(Int(millis), 3)
-        out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
+        byte("Z")
+        return at
+    }
+
+    /// Year, month, day and second of the day of `seconds` since 1970 in the proleptic Gregorian calendar (what
+    /// `gmtime_r` gives), by Howard Hinnant's `civil_from_days`: arithmetic only, no lock or call into the C library.
+    static func civil(_ seconds: Int64) -> (year: Int, month: Int, day: Int, secondOfDay: Int) {
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day), Int(secondOfDay))
     }
 
     /// The instant `string` names: exactly `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (the contract's pattern), a day

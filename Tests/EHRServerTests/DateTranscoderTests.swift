@@ -1,8 +1,13 @@
-import EHRWire
 import Foundation
+import NIOCore
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import EHRServer
+@testable import EHRWire
 
 @Suite("RFC 3339 dates on the wire")
 struct DateTranscoderTests {
@@ -53,5 +58,39 @@ struct DateTranscoderTests {
     @Test func roundTripsMillisecondPrecision() throws {
         let date = Date(timeIntervalSince1970: 1_700_000_000.987)
         #expect(try transcoder.decode(try transcoder.encode(date)).timeIntervalSince1970 == 1_700_000_000.987)
+    }
+
+    /// The writer's calendar arithmetic gives what the C library's `gmtime_r` gives (the formatter used it before), on
+    /// the turns of centuries, leap days and 20,000 random instants from year 1 to 9999; and the list's writer into a
+    /// buffer gives the same bytes as the string.
+    @Test func writesWhatGmtimeGives() {
+        let day: Int64 = 86_400
+        var seconds: [Int64] = [0, -1, 1, day - 1, day, -day, -day - 1, 951_782_400, 951_868_800, 4_107_542_400, 4_107_628_800]
+        for year in [1, 4, 100, 400, 1583, 1600, 1700, 1800, 1900, 2000, 2100, 2400, 9999] {
+            var parts = tm()
+            parts.tm_year = Int32(year - 1900)
+            parts.tm_mon = 2
+            parts.tm_mday = 1
+            let marchFirst = Int64(timegm(&parts))
+            seconds += [marchFirst - 1, marchFirst, marchFirst - day, marchFirst + 59]
+        }
+        var random = SystemRandomNumberGenerator()
+        seconds += (0..<20_000).map { _ in Int64.random(in: -62_135_596_800...253_402_300_799, using: &random) }
+        for second in seconds {
+            var time = time_t(second)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let civil = RFC3339.civil(second)
+            let secondOfDay: Int = Int(parts.tm_hour) * 3600 + Int(parts.tm_min) * 60 + Int(parts.tm_sec)
+            let expected: [Int] = [Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday), secondOfDay]
+            #expect([civil.year, civil.month, civil.day, civil.secondOfDay] == expected, "\(second)")
+            let millis = Int64.random(in: 0..<1000, using: &random)
+            let date = Date(timeIntervalSince1970: Double(second) + Double(millis) / 1000)
+            var buffer = ByteBuffer()
+            buffer.writeRFC3339(date)
+            let text = RFC3339.format(date)
+            #expect(String(buffer: buffer) == text)
+            if (1583...9999).contains(civil.year) { #expect(RFC3339.parse(text) == date, "\(text)") }
+        }
     }
 }
