@@ -2,10 +2,6 @@ import Foundation
 import NIOCore
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 @testable import EHRServer
 @testable import EHRWire
 
