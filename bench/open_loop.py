@@ -40,6 +40,7 @@ async def main():
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--method", default="GET")
     parser.add_argument("--body")
+    parser.add_argument("--trace", help="write each request's due time (s from start), latency (s) and status here")
     parser.add_argument("url")
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
@@ -49,13 +50,15 @@ async def main():
     if body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     raw = head.encode() + b"\r\n" + body
-    pool, latencies, codes, errors, tasks = [], [], Counter(), Counter(), []
+    pool, latencies, codes, errors, tasks, trace = [], [], Counter(), Counter(), [], []
     rng = random.Random(7)
 
     async def one(due):
         try:
-            codes[await request(pool, url.hostname, url.port, raw)] += 1
+            status = await request(pool, url.hostname, url.port, raw)
+            codes[status] += 1
             latencies.append(time.monotonic() - due)
+            trace.append((due - start, latencies[-1], status))
         except Exception as error:  # a refused or broken connection is an error, not a latency
             errors[type(error).__name__] += 1
 
@@ -70,6 +73,9 @@ async def main():
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - start
     latencies.sort()
+    if args.trace:
+        with open(args.trace, "w") as out:
+            out.writelines(f"{d:.6f} {l:.6f} {s}\n" for d, l, s in sorted(trace))
     pick = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] if latencies else float("nan")
     print(f"Summary:\n  Total:\t{elapsed:.4f} secs\n  Requests/sec:\t{len(latencies) / elapsed:.4f}\n")
     print(f"Open loop: Poisson arrivals at {args.rate}/s, {len(pool)} connections at the end\n")
