@@ -52,7 +52,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
     /// property's `null` as "absent", which would accept what the contract refuses.
     static func nullFields(in body: ByteBuffer) -> [String] {
         // Fast path: no `null` token anywhere.
-        guard body.readableBytesView.firstRange(of: Array("null".utf8)) != nil,
+        guard mentionsNull(body),
             let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
         else { return [] }
         var found: [String] = []
@@ -73,5 +73,20 @@ struct BodyLimitMiddleware: RouterMiddleware {
         }
         walk(object, "")
         return Array(Set(found)).sorted()
+    }
+
+    /// Whether the bytes `null` occur anywhere in `body`. A plain scan: `DataProtocol.firstRange(of:)` over the
+    /// buffer's view took about 10 µs for a note's 150 bytes (perf, `bench/profile notes`), on every request with a body.
+    static func mentionsNull(_ body: ByteBuffer) -> Bool {
+        body.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= 4 else { return false }
+            for i in 0...(bytes.count - 4)
+            where bytes[i] == UInt8(ascii: "n") && bytes[i + 1] == UInt8(ascii: "u") && bytes[i + 2] == UInt8(ascii: "l")
+                && bytes[i + 3] == UInt8(ascii: "l")
+            {
+                return true
+            }
+            return false
+        }
     }
 }

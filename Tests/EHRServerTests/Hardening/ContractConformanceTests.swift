@@ -1,6 +1,7 @@
 import EHRDomain
 import Foundation
 import HTTPTypes
+import NIOCore
 import Testing
 
 @testable import EHRServer
@@ -67,5 +68,18 @@ extension ContractConformanceTests {
             #expect((stored.json["address"] as? [String: Any])?["state"] as? String == "NY")
             expectProblem(try await world.call(.patch, path, token: token, json: ["assignedTherapistId": ""]), 422, field: "assignedTherapistId")
         }
+    }
+}
+
+extension ContractConformanceTests {
+    /// The scan that decides whether a body is read for `null` members finds the word at either end and nowhere else.
+    @Test func nullScanFindsTheWordAnywhere() {
+        let found = ["null", "[null]", "{\"a\":null}", "{\"a\":nul,\"b\":null", "xxxxnull"]
+        let absent = ["", "n", "nul", "nulL", "NULL", "{\"a\":\"nu\"}", "{\"a\":1}", "nul l"]
+        for text in found { #expect(BodyLimitMiddleware.mentionsNull(ByteBuffer(string: text)), "\(text)") }
+        for text in absent { #expect(!BodyLimitMiddleware.mentionsNull(ByteBuffer(string: text)), "\(text)") }
+        var offset = ByteBuffer(string: "nullxx{}")
+        offset.moveReaderIndex(forwardBy: 4)
+        #expect(!BodyLimitMiddleware.mentionsNull(offset))
     }
 }
