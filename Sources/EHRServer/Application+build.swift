@@ -49,9 +49,10 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     let handler = APIHandler(services: services)
     WebApp(services: services, renderer: renderer).register(on: router)
     router.get("/metrics") { request, _ in try MetricsEndpoint.respond(request, token: services.configuration.metricsToken) }
-    let transport = HotListTransport(base: router, handler: handler)
+    let transport = HotRouteTransport(base: router, handler: handler)
     try handler.registerHandlers(on: transport, configuration: APIHandler.configuration)
-    precondition(transport.wrappedList, "the appointment list's route was not registered under \(HotListTransport.listAppointmentsPath)")
+    precondition(transport.wrappedList, "the appointment list's route was not registered under \(HotRouteTransport.listAppointmentsPath)")
+    precondition(transport.wrappedNoteCreation, "note creation's route was not registered under \(HotRouteTransport.createNotePath)")
     // Undeclared methods on known paths reach OperationMiddleware (405 with Allow) instead of the 404 of no route.
     for (template, methods) in APIOperations.undeclared {
         for method in methods {

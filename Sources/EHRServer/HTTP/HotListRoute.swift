@@ -2,47 +2,6 @@ import EHRAPI
 import HTTPTypes
 import OpenAPIRuntime
 
-/// Registers the generated routes on `base`, except that the appointment list (a therapist's busiest read) first
-/// tries a direct reading of its query: the generated code decodes each of its eight parameters by parsing the
-/// whole query string again (4% of the server's CPU under `bench/profile`). The direct reading accepts only
-/// queries whose meaning is beyond doubt (see ``ListAppointmentsQuery``) and then calls the same handler the
-/// generated code calls, under the same middleware; anything else, and every error, takes the generated path.
-final class HotListTransport: ServerTransport {
-    let base: any ServerTransport
-    let handler: APIHandler
-    /// Whether the list's route went through here (``buildRouter(services:)`` refuses to start without it).
-    private(set) var wrappedList = false
-    /// The contract's path of the list (the generated code registers it under this name).
-    static let listAppointmentsPath = "/api/v1/appointments"
-
-    init(base: any ServerTransport, handler: APIHandler) {
-        self.base = base
-        self.handler = handler
-    }
-
-    func register(
-        _ generated: @Sendable @escaping (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
-        method: HTTPRequest.Method, path: String
-    ) throws {
-        guard method == .get, path == Self.listAppointmentsPath else { return try base.register(generated, method: method, path: path) }
-        let handler = self.handler
-        wrappedList = true
-        try base.register(
-            { request, body, metadata in
-                // The page goes out through HotListBody (NullCursorMiddleware); without one, the generated path answers.
-                guard HotListBody.current != nil, Self.acceptsJSON(request.headerFields), let query = ListAppointmentsQuery.parse(request.path)
-                else { return try await generated(request, body, metadata) }
-                _ = try await handler.listAppointments(.init(query: query))
-                return (HTTPResponse(status: .ok, headerFields: [.contentType: "application/json; charset=utf-8"]), nil)
-            }, method: method, path: path)
-    }
-
-    /// No Accept header, or only forms that plainly take JSON; any other Accept is the generated code's to judge.
-    static func acceptsJSON(_ fields: HTTPFields) -> Bool {
-        fields[values: .accept].allSatisfy { $0 == "application/json" || $0 == "*/*" }
-    }
-}
-
 /// The appointment list's query read directly. Returns nil, for the generated decoder to handle, unless every
 /// pair is one of the list's parameters, named once, with a non-empty value of unreserved characters (no percent
 /// encoding, no `+`: the value is the text itself) that parses as its type. Then the result equals the generated

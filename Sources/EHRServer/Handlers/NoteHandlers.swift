@@ -18,14 +18,18 @@ extension APIHandler {
     }
 
     func createNote(_ input: Operations.CreateNote.Input) async throws -> Operations.CreateNote.Output {
-        let principal = try RequestScope.principal()
         guard case .json(let body) = input.body else { throw ProblemError.badRequest("Expected a JSON body.") }
+        return .created(.init(body: .json(try await createdNote(body))))
+    }
+
+    /// The note `body` creates, as the generated route and the direct one (``HotRouteTransport``) answer it.
+    func createdNote(_ body: Components.Schemas.CreateNoteRequest) async throws -> Components.Schemas.Note {
         let note = try await useCases.createNote(
-            principal,
+            try RequestScope.principal(),
             NoteInput(
                 patientID: body.patientId, appointmentID: optionalID(body.appointmentId), type: NoteType(rawValue: body._type.rawValue)!,
                 sections: body.sections.additionalProperties))
-        return .created(.init(body: .json(.init(note, visibility: .full))))
+        return .init(note, visibility: .full)
     }
 
     func getNote(_ input: Operations.GetNote.Input) async throws -> Operations.GetNote.Output {
