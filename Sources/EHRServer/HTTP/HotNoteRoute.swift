@@ -1,7 +1,7 @@
 import EHRAPI
 
 /// A new note's body read directly, for the busiest write: Foundation's `JSONDecoder` and the generated check for
-/// unknown members were about 4% of the server's CPU per note (`bench/profile notes`). Returns nil, for the
+/// unknown members were about 3% of the server's CPU per note (`bench/profile notes`). Returns nil, for the
 /// generated decoder to handle, unless the body is one JSON object of the request's own members, each named once,
 /// `type` one of the note types, every other value a string and `sections` an object of strings with keys named
 /// once, every string valid UTF-8 without escapes or control characters (the text is then exactly its bytes).

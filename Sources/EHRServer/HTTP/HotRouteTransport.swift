@@ -8,7 +8,7 @@ import NIOCore
 /// their input and a direct writing of their answer: the appointment list (a therapist's busiest read), whose
 /// generated code decodes each of its eight parameters by parsing the whole query string again (4% of the server's
 /// CPU under `bench/profile`), and note creation (the busiest write), whose body and answer went through
-/// Foundation's JSON coders (about 9% per note). The direct readings accept only input whose meaning is beyond
+/// Foundation's JSON coders (about 6% of its samples per note). The direct readings accept only input whose meaning is beyond
 /// doubt (``ListAppointmentsQuery``, ``CreateNoteBody``) and then call the same handler the generated code calls,
 /// under the same middleware; anything else takes the generated path. Errors are the handler's own, answered by
 /// the same middleware as the generated route's.

@@ -5,7 +5,7 @@ import NIOCore
 
 /// A note's JSON written straight into a buffer: byte for byte what the generated `Components.Schemas.Note` gives
 /// through the server's `JSONEncoder` (keys in byte order, `voidReason` before `voidedAt`, slashes not escaped,
-/// absent optionals left out, dates as ``RFC3339``). Foundation's encoder was about 5% of the server's CPU per new note
+/// absent optionals left out, dates as ``RFC3339``). Foundation's encoder was about 3% of the server's CPU per new note
 /// (`bench/profile notes`). `NoteJSONTests` holds the two together on real notes and awkward text.
 enum NoteJSON {
     /// The note's JSON, or nil when a section key is anything but lower-case ASCII letters (the keys of every note
