@@ -143,10 +143,31 @@ struct HotNoteRouteTests {
             }
             let notesAfter = try await world.call(.get, "/api/v1/notes?patientId=\(demo.john.lowercasedString)", as: .smith).items.count
             #expect(notesAfter == notesBefore, "a refused note is not written")
+            // The generated client's spelling (with the charset) is read directly too and answers alike.
+            let charset = try await world.call(
+                .post, "/api/v1/notes", token: token, raw: body(demo.john, "Weekly sessions", escaped: false),
+                headers: [.contentType: "application/json; charset=utf-8"])
+            #expect(charset.status == .created, "\(charset.text)")
+            #expect(Set(charset.json.keys) == Set(answers[0].keys))
             // Another content type or Accept is the generated route's to judge.
             let text = try await world.call(
                 .post, "/api/v1/notes", token: token, raw: body(demo.john, "x", escaped: false), headers: [.accept: "text/plain"])
             #expect(text.status.code >= 400)
         }
+    }
+
+    @Test func onlyPlainJSONContentTypesAreReadDirectly() {
+        for (value, plain) in [
+            ("application/json", true), ("application/json; charset=utf-8", true), ("application/json;charset=utf-8", false),
+            ("Application/JSON", false), ("application/json; charset=latin1", false), ("text/plain", false),
+            ("application/json-patch+json", false), ("", false),
+        ] {
+            #expect(HotRouteTransport.sendsPlainJSON([.contentType: value]) == plain, "\(value)")
+        }
+        #expect(!HotRouteTransport.sendsPlainJSON([:]))
+        var twice = HTTPFields()
+        twice.append(HTTPField(name: .contentType, value: "application/json"))
+        twice.append(HTTPField(name: .contentType, value: "application/json"))
+        #expect(!HotRouteTransport.sendsPlainJSON(twice))
     }
 }

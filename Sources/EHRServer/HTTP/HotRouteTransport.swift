@@ -48,7 +48,7 @@ final class HotRouteTransport: ServerTransport {
             wrappedNoteCreation = true
             try base.register(
                 { request, body, metadata in
-                    guard let body, request.headerFields[.contentType] == "application/json", Self.acceptsJSON(request.headerFields) else {
+                    guard let body, Self.sendsPlainJSON(request.headerFields), Self.acceptsJSON(request.headerFields) else {
                         return try await generated(request, body, metadata)
                     }
                     // BodyLimitMiddleware has read and limited the body already; a body read here is handed on whole.
@@ -61,6 +61,13 @@ final class HotRouteTransport: ServerTransport {
         default:
             try base.register(generated, method: method, path: path)
         }
+    }
+
+    /// One Content-Type, JSON as the contract's clients write it: `application/json`, or with the UTF-8 charset the
+    /// generated client (and so the phone app) adds. Any other is the generated code's to judge.
+    static func sendsPlainJSON(_ fields: HTTPFields) -> Bool {
+        let types = fields[values: .contentType]
+        return types.count == 1 && (types[0] == "application/json" || types[0] == "application/json; charset=utf-8")
     }
 
     /// No Accept header, or only forms that plainly take JSON; any other Accept is the generated code's to judge.

@@ -116,11 +116,12 @@ struct TestWorld: Sendable {
         var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
+        // JSON unless the caller names another Content-Type (or another spelling of JSON).
         if let json {
-            headers[.contentType] = "application/json"
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
         } else if let raw {
-            headers[.contentType] = "application/json"
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             body = ByteBuffer(string: raw)
         }
         if let pool { return try await pool.send(method, path, headers: headers, body: body) }
