@@ -1,10 +1,6 @@
 import EHRDomain
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// RFC 3339 date-times on the wire: answers carry UTC with milliseconds; requests may send fractions and offsets or not.
 public enum RFC3339 {
     /// Bytes ``format(_:)`` writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
