@@ -143,6 +143,14 @@ struct HotNoteRouteTests {
             }
             let notesAfter = try await world.call(.get, "/api/v1/notes?patientId=\(demo.john.lowercasedString)", as: .smith).items.count
             #expect(notesAfter == notesBefore, "a refused note is not written")
+            // Other spellings of the path reach the same route: created and audited alike.
+            for path in ["/api/v1/notes/", "/api/v1//notes"] {
+                let before = try await world.eventCount()
+                let reply = try await world.call(.post, path, token: token, raw: body(demo.john, "Weekly sessions", escaped: false))
+                #expect(reply.status == .created, "\(path): \(reply.text)")
+                #expect(Set(reply.json.keys) == Set(answers[0].keys), "\(path)")
+                #expect(try await world.eventCount() == before + 1, "\(path): one audit event")
+            }
             // The generated client's spelling (with the charset) is read directly too and answers alike.
             let charset = try await world.call(
                 .post, "/api/v1/notes", token: token, raw: body(demo.john, "Weekly sessions", escaped: false),
