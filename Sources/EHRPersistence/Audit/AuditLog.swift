@@ -217,17 +217,53 @@ public final class AuditLog: Sendable {
     /// A JSON array of strings as Foundation's default `JSONEncoder` writes it (slashes escaped), without
     /// making an encoder per event; `AuditJSONTextTests` holds the two to the same bytes.
     static func jsonArray(_ values: [String]) -> String {
+        plainJSONArray(values) ?? escapedJSONArray(values)
+    }
+
+    /// The array written byte for byte, the form of nearly every event (ids and field names: nothing to escape);
+    /// nil when a value holds a byte JSON escapes. Twice per event (written, then sealed), so it avoids the
+    /// string appends of ``escapedJSONArray(_:)``.
+    private static func plainJSONArray(_ values: [String]) -> String? {
+        var capacity = 2
+        for value in values { capacity += value.utf8.count + 3 }
+        var plain = true
+        let text = String(unsafeUninitializedCapacity: capacity) { buffer -> Int in
+            var end = 0
+            func put(_ byte: UInt8) {
+                buffer[end] = byte
+                end += 1
+            }
+            put(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { put(UInt8(ascii: ",")) }
+                put(UInt8(ascii: "\""))
+                let copied = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                    for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/") {
+                        return false
+                    }
+                    _ = UnsafeMutableBufferPointer(rebasing: buffer[end..<end + bytes.count]).initialize(from: bytes)
+                    end += bytes.count
+                    return true
+                }
+                guard copied == true else {
+                    plain = false
+                    return 0
+                }
+                put(UInt8(ascii: "\""))
+            }
+            put(UInt8(ascii: "]"))
+            return end
+        }
+        return plain ? text : nil
+    }
+
+    /// Any array, escaping what JSON (and Foundation's encoder, for `/`) escapes.
+    private static func escapedJSONArray(_ values: [String]) -> String {
         var out = "["
-        // One allocation in the common case (no escapes), not one each time the string outgrows itself (twenty ids a list).
         out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
         for (index, value) in values.enumerated() {
             if index > 0 { out += "," }
             out += "\""
-            if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "/") }) {
-                out += value
-                out += "\""
-                continue
-            }
             for scalar in value.unicodeScalars {
                 switch scalar {
                 case "\"": out += "\\\""
