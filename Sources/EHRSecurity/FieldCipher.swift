@@ -110,6 +110,13 @@ public struct FieldCipher: Sendable {
         return try encrypt(encoder.encode(value), context: context)
     }
 
+    /// Encrypts `members` as ``encrypt(codable:context:)`` would (the same JSON bytes), written by ``EncoderJSON``
+    /// when its keys allow (a note's sections) instead of an encoder per value.
+    public func encrypt(members: [String: String], context: FieldContext) throws -> String {
+        guard let json = EncoderJSON.sortedObject(members) else { return try encrypt(codable: members, context: context) }
+        return try encrypt(Data(json), context: context)
+    }
+
     /// Decrypts and decodes a value stored by ``encrypt(codable:context:)``.
     /// - Throws: ``FieldCipherError``; `.malformed` if the JSON does not decode as `T`.
     public func decrypt<T: Decodable>(_ type: T.Type, from stored: String, context: FieldContext) throws -> T {

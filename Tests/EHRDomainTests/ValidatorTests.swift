@@ -168,4 +168,23 @@ struct PasswordPolicyTests {
     func customField() {
         #expect(PasswordPolicy.problems("short", field: "newPassword").map(\.field) == ["newPassword"])
     }
+
+    @Test("blank text is what trimming white space and line breaks leaves empty")
+    func blankAsTrimmingSays() {
+        let cases = ["", " ", "\n\t\r ", "\u{00A0}\u{2028}\u{3000}", " a ", "\u{200B}", "\u{85}", "x", " \u{0301}", "\r\n", "🧠"]
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(" \t\n\r\u{0B}\u{0C}\u{85}\u{A0}\u{1680}\u{2000}\u{2028}\u{2029}\u{202F}\u{3000}\u{200B}\u{FEFF}a\u{0301}".unicodeScalars)
+        let random = (0..<2000).map { _ in
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0...6, using: &generator) { text.append(alphabet.randomElement(using: &generator)!) }
+            return String(text)
+        }
+        var blanks = 0
+        for text in cases + random {
+            let trimmedEmpty = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            #expect(TextRules.isBlank(text) == trimmedEmpty, "\(text.unicodeScalars.map(\.value))")
+            if trimmedEmpty { blanks += 1 }
+        }
+        #expect(blanks > 10 && blanks < cases.count + random.count - 10)
+    }
 }

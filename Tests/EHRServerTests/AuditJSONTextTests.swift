@@ -20,26 +20,6 @@ struct AuditJSONTextTests {
         }
     }
 
-    /// Random arrays, mostly plain values (the direct writer's form) with now and then a byte JSON escapes (the
-    /// escaping writer's), including empty strings and multi-byte characters: the encoder's bytes every time.
-    @Test func randomArraysAsJSONEncoderWritesThem() throws {
-        var generator = SystemRandomNumberGenerator()
-        let plain = Array("abcxyz019-_.:é☂🧠 ".unicodeScalars)
-        let awkward = Array("/\"\\\n\t\u{01}\u{1F}".unicodeScalars)
-        for _ in 0..<2000 {
-            let values = (0..<Int.random(in: 0...25, using: &generator)).map { _ in
-                var value = String.UnicodeScalarView()
-                for _ in 0..<Int.random(in: 0...40, using: &generator) {
-                    let pool = Int.random(in: 0..<200, using: &generator) == 0 ? awkward : plain
-                    value.append(pool.randomElement(using: &generator)!)
-                }
-                return String(value)
-            }
-            let expected = String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
-            #expect(AuditLog.jsonArray(values) == expected, "\(values)")
-        }
-    }
-
     /// The direct reader agrees with `JSONDecoder` on what it writes, on JSON it does not write (escapes, spaces),
     /// and on text that is not an array of strings, including random bytes around the two.
     @Test func readsAsJSONDecoderDoes() throws {

@@ -30,7 +30,7 @@ public enum NoteRules {
                 errors.append(FieldError("sections.\(key)", "must not contain control characters"))
             }
         }
-        if errors.isEmpty, sections.values.allSatisfy({ $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+        if errors.isEmpty, sections.values.allSatisfy(TextRules.isBlank) {
             errors.append(FieldError("sections", "at least one section must have text"))
         }
         return errors

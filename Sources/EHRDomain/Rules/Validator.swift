@@ -51,6 +51,12 @@ public enum TextRules {
             (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || scalar.value == 0x7F
         }
     }
+
+    /// True when the text is only white space and line breaks: what `trimmingCharacters(in: .whitespacesAndNewlines)`
+    /// leaves empty, without making the trimmed copy (of every section of every note written).
+    public static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy(CharacterSet.whitespacesAndNewlines.contains)
+    }
 }
 
 /// Minimal, deliberate email syntax check: one `@`, a dotted domain, no spaces.

@@ -214,76 +214,8 @@ public final class AuditLog: Sendable {
 
     static func patientsText(_ r: AuditRecord) -> String? { r.patientIDs.isEmpty ? nil : jsonArray(r.patientIDs) }
 
-    /// A JSON array of strings as Foundation's default `JSONEncoder` writes it (slashes escaped), without
-    /// making an encoder per event; `AuditJSONTextTests` holds the two to the same bytes.
-    static func jsonArray(_ values: [String]) -> String {
-        plainJSONArray(values) ?? escapedJSONArray(values)
-    }
-
-    /// The array written byte for byte, the form of nearly every event (ids and field names: nothing to escape);
-    /// nil when a value holds a byte JSON escapes. Twice per event (written, then sealed), so it avoids the
-    /// string appends of ``escapedJSONArray(_:)``.
-    private static func plainJSONArray(_ values: [String]) -> String? {
-        var capacity = 2
-        for value in values { capacity += value.utf8.count + 3 }
-        var plain = true
-        let text = String(unsafeUninitializedCapacity: capacity) { buffer -> Int in
-            var end = 0
-            func put(_ byte: UInt8) {
-                buffer[end] = byte
-                end += 1
-            }
-            put(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { put(UInt8(ascii: ",")) }
-                put(UInt8(ascii: "\""))
-                let copied = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-                    for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/") {
-                        return false
-                    }
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[end..<end + bytes.count]).initialize(from: bytes)
-                    end += bytes.count
-                    return true
-                }
-                guard copied == true else {
-                    plain = false
-                    return 0
-                }
-                put(UInt8(ascii: "\""))
-            }
-            put(UInt8(ascii: "]"))
-            return end
-        }
-        return plain ? text : nil
-    }
-
-    /// Any array, escaping what JSON (and Foundation's encoder, for `/`) escapes.
-    private static func escapedJSONArray(_ values: [String]) -> String {
-        var out = "["
-        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
-        for (index, value) in values.enumerated() {
-            if index > 0 { out += "," }
-            out += "\""
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "/": out += "\\/"
-                case "\u{08}": out += "\\b"
-                case "\u{0C}": out += "\\f"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "\u{00}"..."\u{1F}":
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            out += "\""
-        }
-        return out + "]"
-    }
+    /// A JSON array of strings as Foundation's default `JSONEncoder` writes it (``EncoderJSON``).
+    static func jsonArray(_ values: [String]) -> String { EncoderJSON.array(values) }
 
     /// Reads a JSON array of strings. The form ``jsonArray(_:)`` writes for plain values (no escapes, no spaces) is
     /// split directly; anything else goes through `JSONDecoder`, so every JSON array of strings reads as it did and

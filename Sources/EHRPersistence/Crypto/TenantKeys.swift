@@ -28,6 +28,11 @@ public struct TenantKeys: Sendable {
         try value.map { try cipher.encrypt(codable: $0, context: context(table, column, row)) }
     }
 
+    /// Encrypts `members` as ``seal(codable:_:_:row:)`` would, without an encoder (``FieldCipher/encrypt(members:context:)``).
+    public func seal(members: [String: String], _ table: String, _ column: String, row: UUID) throws -> String {
+        try cipher.encrypt(members: members, context: context(table, column, row))
+    }
+
     /// Decrypts a stored value. A value that fails authentication (moved from another row, column or tenant,
     /// or altered) or names a key the tenant no longer has is reported as ``StorageError/undecryptable(_:)``.
     public func open(_ stored: String, _ table: String, _ column: String, row: UUID) throws -> String {

@@ -128,7 +128,7 @@ extension SQLStore: NoteRepository {
 
     public func create(_ note: ClinicalNote) async throws {
         let keys = try await vault.keys(for: note.tenantID)
-        let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
+        let sections = try keys.seal(members: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
         let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
         if try await insertAudited(insert) { return }
@@ -169,7 +169,7 @@ extension SQLStore: NoteRepository {
     public func updateDraft(_ note: ClinicalNote) async throws {
         struct IDRow: Decodable { var id: UUID }
         let keys = try await vault.keys(for: note.tenantID)
-        let sections = try keys.seal(codable: note.sections, "clinical_notes", "sections", row: note.id)
+        let sections = try keys.seal(members: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
         // The status condition makes this a compare-and-set: two racing signers cannot both succeed.
         try await write { db in
