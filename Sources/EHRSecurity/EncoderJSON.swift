@@ -70,7 +70,7 @@ public enum EncoderJSON {
 
     /// `value` as a JSON string: runs of plain bytes copied, the rest escaped as the encoder escapes them. Every
     /// escaped byte is ASCII, so the bytes of a multi-byte character are always copied.
-    static func appendString(_ value: String, to out: inout [UInt8]) {
+    public static func appendString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { bytes in
