@@ -187,8 +187,9 @@ enum APIOperations {
     /// Classifies a request by the route the router matched (`context.endpointPath`), never by the raw path.
     static func route(method: HTTPRequest.Method, endpointPath: String?, rawPath: String) -> RequestRoute {
         // No template holds an escaped character, and no id needs one: an escaped slash or dot is a
-        // way to make one path look like another, so it is refused outright.
-        guard let endpointPath, !rawPath.contains("%") else { return .unknown }
+        // way to make one path look like another, so it is refused outright. (A byte scan: `String.contains`
+        // of a string goes through Foundation's `NSString` search, about 5 µs on every request.)
+        guard let endpointPath, !rawPath.utf8.contains(UInt8(ascii: "%")) else { return .unknown }
         if let operation = byKey["\(method.rawValue) \(endpointPath)"] { return .operation(operation) }
         if let methods = methodsByTemplate[endpointPath] { return .methodNotAllowed(template: endpointPath, allowed: methods) }
         return .unknown
