@@ -145,3 +145,26 @@ struct AuditChainTests {
         #expect(v.verifiedCount == 15)
     }
 }
+
+/// Hex text of MACs and hashes: lower case, two digits a byte, and read back in either case; anything else refused.
+@Suite("Hex text")
+struct HexTextTests {
+    @Test func writesAndReadsAsFormatDoes() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 2, 15, 16, 32, 33, 100] {
+            for _ in 0..<50 {
+                let data = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                let expected = data.map { String(format: "%02x", $0) }.joined()
+                #expect(data.hexString == expected)
+                #expect(Data(hexString: expected) == data)
+                #expect(Data(hexString: expected.uppercased()) == data)
+                // A slice keeps its own indices: the text is of its bytes, not of the whole buffer.
+                let slice = (Data([0xAB]) + data)[1...]
+                #expect(slice.hexString == expected)
+            }
+        }
+        for bad in ["0", "abc", "0g", "zz", " 0a", "0a ", "+1", "éé", "0x00"] {
+            #expect(Data(hexString: bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -55,8 +55,11 @@ public enum TextRules {
     /// True when the text is only white space and line breaks: what `trimmingCharacters(in: .whitespacesAndNewlines)`
     /// leaves empty, without making the trimmed copy (of every section of every note written).
     public static func isBlank(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy(CharacterSet.whitespacesAndNewlines.contains)
+        text.unicodeScalars.allSatisfy(blank.contains)
     }
+
+    /// Made once: the set's getter builds it anew on each call.
+    private static let blank = CharacterSet.whitespacesAndNewlines
 }
 
 /// Minimal, deliberate email syntax check: one `@`, a dotted domain, no spaces.
