@@ -58,7 +58,7 @@ public enum AuditChain {
 
     /// MAC of a record hash under the audit key.
     public static func mac(hash: Data, key: SymmetricKey) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: hash, using: key))
+        AuditMACKey(key).mac(hash: hash)
     }
 
     /// Returns `draft` with sequence = `previousSequence + 1`, `prevHash`, `hash` and `mac` filled in.
@@ -66,11 +66,18 @@ public enum AuditChain {
     public static func seal(
         _ draft: AuditRecord, previousSequence: UInt64, previousHash: Data, key: SymmetricKey
     ) -> AuditRecord {
+        seal(draft, previousSequence: previousSequence, previousHash: previousHash, macKey: AuditMACKey(key))
+    }
+
+    /// ``seal(_:previousSequence:previousHash:key:)`` with the audit key made ready once (``AuditMACKey``).
+    public static func seal(
+        _ draft: AuditRecord, previousSequence: UInt64, previousHash: Data, macKey: AuditMACKey
+    ) -> AuditRecord {
         var r = draft
         r.sequence = previousSequence + 1
         r.prevHash = previousHash
         r.hash = r.computedHash()
-        r.mac = mac(hash: r.hash, key: key)
+        r.mac = macKey.mac(hash: r.hash)
         return r
     }
 
@@ -121,6 +128,7 @@ public enum AuditChain {
 /// truncating the tail cannot be detected.
 public struct AuditChainVerifier: Sendable {
     let key: SymmetricKey
+    private let macKey: AuditMACKey
     private var tenantID: String?
     let checkpoint: AuditCheckpoint?
     /// Hash of the last sound record (``AuditChain/genesisHash`` when none).
@@ -133,6 +141,7 @@ public struct AuditChainVerifier: Sendable {
     /// - Parameter tenantID: the tenant every record must belong to (nil: the first record's).
     public init(key: SymmetricKey, tenantID: String?, checkpoint: AuditCheckpoint? = nil) {
         self.key = key
+        self.macKey = AuditMACKey(key)
         self.tenantID = tenantID ?? checkpoint?.tenantID
         self.checkpoint = checkpoint
         if let checkpoint, !checkpoint.isValid(key: key) {
@@ -151,7 +160,7 @@ public struct AuditChainVerifier: Sendable {
             reason = .wrongTenant(r.tenantID)
         } else if !constantTimeEquals(r.computedHash(), r.hash) {
             reason = .editedRecord
-        } else if !constantTimeEquals(AuditChain.mac(hash: r.hash, key: key), r.mac) {
+        } else if !constantTimeEquals(macKey.mac(hash: r.hash), r.mac) {
             reason = .badMAC
         } else if r.sequence > expected {
             reason = .missingRecord(expected: expected, found: r.sequence)

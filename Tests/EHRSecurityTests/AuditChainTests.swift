@@ -168,3 +168,37 @@ struct HexTextTests {
         }
     }
 }
+
+/// The audit key made ready once gives HMAC-SHA256's own bytes, call after call: a MAC must not carry the state
+/// of the one before it.
+@Suite("Audit MAC key")
+struct AuditMACKeyTests {
+    @Test func macIsHMACsOwnEveryTime() {
+        var generator = SystemRandomNumberGenerator()
+        for keySize in [16, 32, 64, 65, 100] {
+            let key = SymmetricKey(data: (0..<keySize).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let ready = AuditMACKey(key)
+            for length in [0, 1, 32, 55, 64, 200] {
+                for _ in 0..<10 {
+                    let hash = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                    #expect(ready.mac(hash: hash) == Data(HMAC<SHA256>.authenticationCode(for: hash, using: key)))
+                }
+            }
+        }
+    }
+
+    @Test func sealingWithTheReadyKeyEqualsSealingWithTheKey() {
+        let key = SymmetricKey(size: .bits256)
+        let chain = Fixture.chain(count: 5, key: key)
+        var previous: AuditRecord?
+        for record in chain {
+            var draft = record
+            draft.hash = Data()
+            draft.mac = Data()
+            let sealed = AuditChain.seal(
+                draft, previousSequence: previous?.sequence ?? 0, previousHash: previous?.hash ?? AuditChain.genesisHash, macKey: AuditMACKey(key))
+            #expect(sealed == record)
+            previous = sealed
+        }
+    }
+}

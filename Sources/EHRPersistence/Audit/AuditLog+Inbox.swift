@@ -121,7 +121,7 @@ extension AuditLog {
 
     /// The MAC an inbox row carries: the record sealed as if it were the first of its chain.
     func inboxMAC(_ record: AuditRecord) -> Data {
-        AuditChain.seal(record, previousSequence: 0, previousHash: AuditChain.genesisHash, key: key).mac
+        AuditChain.seal(record, previousSequence: 0, previousHash: AuditChain.genesisHash, macKey: macKey).mac
     }
 
     private static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {

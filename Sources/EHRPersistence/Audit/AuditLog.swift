@@ -12,6 +12,8 @@ import SQLKit
 public final class AuditLog: Sendable {
     let dialect: SQLDialectKind
     let key: SymmetricKey
+    /// The key made ready for the MAC of every event sealed or put in the inbox.
+    let macKey: AuditMACKey
     /// Events per multi-row INSERT (keeps within both drivers' bind-parameter limits).
     static let maximumBatch = 500
 
@@ -27,6 +29,7 @@ public final class AuditLog: Sendable {
     public init(dialect: SQLDialectKind, key: SymmetricKey) {
         self.dialect = dialect
         self.key = key
+        self.macKey = AuditMACKey(key)
     }
 
     /// Records `drafts` durably with the caller's transaction. SQLite seals them onto their practices' chains at
@@ -203,7 +206,7 @@ public final class AuditLog: Sendable {
         sealed.reserveCapacity(records.count)
         for (record, tenant) in zip(records, tenantIDs) {
             guard let previous = chain[tenant] else { throw StorageError.corrupt("audit_heads") }
-            let record = AuditChain.seal(record, previousSequence: previous.seq, previousHash: previous.hash, key: key)
+            let record = AuditChain.seal(record, previousSequence: previous.seq, previousHash: previous.hash, macKey: macKey)
             chain[tenant] = (record.sequence, record.hash)
             sealed.append(record)
         }
