@@ -170,7 +170,9 @@ public enum AccessPolicy {
         }
     }
 
-    /// Only the therapist assigned to the patient writes notes about them.
+    /// Only the therapist assigned to the patient writes notes about them. On PostgreSQL the note's INSERT asks the
+    /// same of the patient's row (`InsertNoteIfWritable`), so a change to this rule changes that statement too
+    /// (`NoteCreationChecksTests` holds the two to the same answers).
     public static func canCreateNote(_ p: Principal, patient: Patient) -> Bool {
         canCreateNote(p, patient: patient.reference)
     }

@@ -206,6 +206,40 @@ struct InsertNoteAudited: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
+/// A new note and its audit event, written only if, as the statement runs, the note's patient is in its practice,
+/// assigned to its author and not discharged, and its appointment (if any) is that patient's: what
+/// ``AccessPolicy/canCreateNote(_:patient:)`` and the use case's checks ask of a new note, asked in the write's own
+/// round trip instead of a lookup before it (a checkout, a statement and a round trip per note). One row when the
+/// note and its event were written, none when a check failed and nothing was. It only ever refuses what those
+/// checks would refuse: a refusal is asked again step by step, for the answer and the event it needs.
+struct InsertNoteIfWritable: PostgresPreparedStatement {
+    static let sql = """
+        WITH note AS (
+            INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
+                content_hash, voided_at, void_reason, created_at, updated_at, key_version)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+            FROM patients AS p
+            WHERE p.tenant_id = $2 AND p.id = $3 AND p.assigned_therapist_id = $4 AND p.status <> 'discharged'
+                AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM appointments AS a WHERE a.tenant_id = $2 AND a.id = $5 AND a.patient_id = $3))
+            RETURNING id
+        )
+        """ + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
+    static let name = "ehr_insert_note_if_writable_v1"
+    static let bindingDataTypes = InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.parameterTypes
+    typealias Row = ()
+
+    let note: InsertNote
+    let event: AuditPostgres.InsertInbox
+
+    func makeBindings() throws -> PostgresBindings {
+        var b = try note.makeBindings()
+        event.appendBindings(to: &b)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
 /// A statement reading one record of a practice by its id: `$1` the practice, `$2` the id.
 protocol RecordByID: PostgresPreparedStatement {
     var tenantID: UUID { get }

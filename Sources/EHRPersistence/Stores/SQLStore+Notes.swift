@@ -166,6 +166,31 @@ extension SQLStore: NoteRepository {
         return true
     }
 
+    /// PostgreSQL, with a request's event pending: writes `note` and the event only if, as the write runs, the
+    /// note's patient is in its practice, assigned to its author and not discharged, and its appointment (if any)
+    /// is that patient's (``InsertNoteIfWritable``). True when written; false when a check failed and nothing was
+    /// written (the caller asks again step by step, for the answer to give); nil when this path does not apply
+    /// (SQLite, no pending event: the caller checks first and then calls ``create(_:)``).
+    public func createIfAuthorMayWrite(_ note: ClinicalNote) async throws -> Bool? {
+        guard database.dialect == .postgres, let auditLog, let pending = TransactionAudit.current, let draft = pending.draftForCommit()
+        else { return nil }
+        let keys = try await vault.keys(for: note.tenantID)
+        let sections = try keys.seal(members: note.sections, "clinical_notes", "sections", row: note.id)
+        let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
+        let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
+        let statement = InsertNoteIfWritable(note: insert, event: auditLog.inboxInsert([draft]))
+        let written = try await database.withScopedConnection { connection, logger in
+            var rows = 0
+            for try await _ in try await connection.execute(statement, logger: logger) { rows += 1 }
+            return rows
+        }
+        guard let written else { return nil }
+        guard written == 1 else { return false }
+        auditLog.didEnqueue(1)
+        pending.didCommit()
+        return true
+    }
+
     public func updateDraft(_ note: ClinicalNote) async throws {
         struct IDRow: Decodable { var id: UUID }
         let keys = try await vault.keys(for: note.tenantID)

@@ -53,6 +53,9 @@ final class AuditNote: PendingAuditEvent {
     func listed(patients ids: some Sequence<UUID>) { state.withLockedValue { $0.listedPatients.formUnion(ids) } }
     /// Names of the fields the write sets or changes.
     func changed(_ fields: [String]) { state.withLockedValue { $0.changedFields = fields.sorted() } }
+    /// What the event says so far, to put back (``restore(_:)``) when a write it was filled in for did not happen.
+    func saved() -> State { state.withLockedValue { $0 } }
+    func restore(_ saved: State) { state.withLockedValue { $0 = saved } }
     /// Extra non-PHI detail (a break-glass grant id).
     func detail(_ text: String) { state.withLockedValue { $0.detail = text } }
     /// Records nothing for this request: a sign-in refused by the throttle after the first refusal of its
