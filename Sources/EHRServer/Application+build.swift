@@ -46,6 +46,7 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware())
     router.add(middleware: NullCursorMiddleware())
+    router.add(middleware: SingleWriteResponseMiddleware())
     let handler = APIHandler(services: services)
     WebApp(services: services, renderer: renderer).register(on: router)
     router.get("/metrics") { request, _ in try MetricsEndpoint.respond(request, token: services.configuration.metricsToken) }
