@@ -145,11 +145,12 @@ extension AppointmentRow {
 /// with the rest of the unprepared statements, a third of PostgreSQL's CPU under `bench/profile notes`, `perf
 /// record -a`). The same columns and values as the general path, which SQLite takes.
 struct InsertNote: PostgresPreparedStatement {
-    static let sql = """
+    /// The table and columns a new note's row is written to, `$1` to `$16` in this order.
+    static let into = """
         INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
             content_hash, voided_at, void_reason, created_at, updated_at, key_version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         """
+    static let sql = into + "\nVALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     static let name = "ehr_insert_note_v1"
     static let bindingDataTypes: [PostgresDataType] = [
         .uuid, .uuid, .uuid, .uuid, .uuid, .text, .text, .text, .timestamptz, .uuid, .text, .timestamptz, .text, .timestamptz, .timestamptz, .int8,
@@ -188,22 +189,12 @@ struct InsertNote: PostgresPreparedStatement {
 /// A new note and its audit event in one statement (the event into the inbox, see ``PostgresAuditInbox``): atomic
 /// as a transaction is, so neither is written without the other, in one round trip instead of four (BEGIN, the
 /// note, the event, COMMIT: about 85 µs of the server's CPU each, `bench/profile`).
-struct InsertNoteAudited: PostgresPreparedStatement {
+struct InsertNoteAudited: NoteWithEvent {
     static let sql = "WITH note AS (" + InsertNote.sql + ") " + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17)
     static let name = "ehr_insert_note_audited_v1"
-    static let bindingDataTypes = InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.parameterTypes
-    typealias Row = ()
 
     let note: InsertNote
     let event: AuditPostgres.InsertInbox
-
-    func makeBindings() throws -> PostgresBindings {
-        var b = try note.makeBindings()
-        event.appendBindings(to: &b)
-        return b
-    }
-
-    func decodeRow(_ row: PostgresRow) throws {}
 }
 
 /// A new note and its audit event, written only if, as the statement runs, the note's patient is in its practice,
@@ -212,11 +203,11 @@ struct InsertNoteAudited: PostgresPreparedStatement {
 /// round trip instead of a lookup before it (a checkout, a statement and a round trip per note). One row when the
 /// note and its event were written, none when a check failed and nothing was. It only ever refuses what those
 /// checks would refuse: a refusal is asked again step by step, for the answer and the event it needs.
-struct InsertNoteIfWritable: PostgresPreparedStatement {
+struct InsertNoteIfWritable: NoteWithEvent {
     static let sql = """
         WITH note AS (
-            INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
-                content_hash, voided_at, void_reason, created_at, updated_at, key_version)
+        """ + InsertNote.into + """
+
             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
             FROM patients AS p
             WHERE p.tenant_id = $2 AND p.id = $3 AND p.assigned_therapist_id = $4 AND p.status <> 'discharged'
@@ -225,11 +216,20 @@ struct InsertNoteIfWritable: PostgresPreparedStatement {
         )
         """ + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
     static let name = "ehr_insert_note_if_writable_v1"
-    static let bindingDataTypes = InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.parameterTypes
-    typealias Row = ()
 
     let note: InsertNote
     let event: AuditPostgres.InsertInbox
+}
+
+/// A statement writing a new note's row (`$1` to `$16`, ``InsertNote``) and the request's audit event (from `$17`,
+/// ``AuditPostgres/InsertInbox``) together.
+protocol NoteWithEvent: PostgresPreparedStatement where Row == () {
+    var note: InsertNote { get }
+    var event: AuditPostgres.InsertInbox { get }
+}
+
+extension NoteWithEvent {
+    static var bindingDataTypes: [PostgresDataType] { InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.parameterTypes }
 
     func makeBindings() throws -> PostgresBindings {
         var b = try note.makeBindings()

@@ -127,11 +127,8 @@ extension SQLStore: NoteRepository {
     }
 
     public func create(_ note: ClinicalNote) async throws {
-        let keys = try await vault.keys(for: note.tenantID)
-        let sections = try keys.seal(members: note.sections, "clinical_notes", "sections", row: note.id)
-        let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
-        let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
-        if try await insertAudited(insert) { return }
+        let insert = try await sealedRow(of: note)
+        if try await writeWithPendingEvent({ InsertNoteAudited(note: insert, event: $0) }, written: { _ in true }) == true { return }
         try await write { db in
             if let postgres = db as? any PostgresDatabase {
                 for try await _ in try await EHRDatabase.postgresConnection(of: postgres).execute(insert, logger: postgres.logger) {}
@@ -142,28 +139,12 @@ extension SQLStore: NoteRepository {
                 INSERT INTO clinical_notes (id, tenant_id, patient_id, author_id, appointment_id, type, sections, status, signed_at, signed_by,
                     content_hash, voided_at, void_reason, created_at, updated_at, key_version)
                 VALUES (\(bind: note.id), \(bind: note.tenantID), \(bind: note.patientID), \(bind: note.authorID), \(bind: note.appointmentID),
-                    \(bind: note.type.rawValue), \(bind: sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
-                    \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: voidReason),
-                    \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)), \(bind: keys.currentVersion))
+                    \(bind: note.type.rawValue), \(bind: insert.sections), \(bind: note.status.rawValue), \(bind: note.signedAt.map(millisecondPrecision)),
+                    \(bind: note.signedBy), \(bind: note.contentHash), \(bind: note.voidedAt.map(millisecondPrecision)), \(bind: insert.voidReason),
+                    \(bind: millisecondPrecision(note.createdAt)), \(bind: millisecondPrecision(note.updatedAt)), \(bind: insert.keyVersion))
                 """
             ).run()
         }
-    }
-
-    /// PostgreSQL, with a request's event pending: the note and the event in one statement (``InsertNoteAudited``)
-    /// in the request's scope, instead of a transaction around the two. False when this path does not apply.
-    private func insertAudited(_ insert: InsertNote) async throws -> Bool {
-        guard database.dialect == .postgres, let auditLog, let pending = TransactionAudit.current, let draft = pending.draftForCommit()
-        else { return false }
-        let statement = InsertNoteAudited(note: insert, event: auditLog.inboxInsert([draft]))
-        let done = try await database.withScopedConnection { connection, logger in
-            for try await _ in try await connection.execute(statement, logger: logger) {}
-            return true
-        }
-        guard done == true else { return false }
-        auditLog.didEnqueue(1)
-        pending.didCommit()
-        return true
     }
 
     /// PostgreSQL, with a request's event pending: writes `note` and the event only if, as the write runs, the
@@ -172,20 +153,35 @@ extension SQLStore: NoteRepository {
     /// written (the caller asks again step by step, for the answer to give); nil when this path does not apply
     /// (SQLite, no pending event: the caller checks first and then calls ``create(_:)``).
     public func createIfAuthorMayWrite(_ note: ClinicalNote) async throws -> Bool? {
-        guard database.dialect == .postgres, let auditLog, let pending = TransactionAudit.current, let draft = pending.draftForCommit()
-        else { return nil }
+        guard database.dialect == .postgres, TransactionAudit.current != nil else { return nil }
+        let insert = try await sealedRow(of: note)
+        return try await writeWithPendingEvent({ InsertNoteIfWritable(note: insert, event: $0) }, written: { $0 == 1 })
+    }
+
+    /// `note`'s row, its sections and void reason sealed with the practice's current key.
+    private func sealedRow(of note: ClinicalNote) async throws -> InsertNote {
         let keys = try await vault.keys(for: note.tenantID)
         let sections = try keys.seal(members: note.sections, "clinical_notes", "sections", row: note.id)
         let voidReason = try keys.seal(note.voidReason, "clinical_notes", "void_reason", row: note.id)
-        let insert = InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
-        let statement = InsertNoteIfWritable(note: insert, event: auditLog.inboxInsert([draft]))
-        let written = try await database.withScopedConnection { connection, logger in
+        return InsertNote(note: note, sections: sections, voidReason: voidReason, keyVersion: keys.currentVersion)
+    }
+
+    /// PostgreSQL, with a request's event pending: runs the statement `statement` makes of the event, in the
+    /// request's scope, instead of a transaction around the write and the event; `written` tells from the rows it
+    /// answered whether it wrote them. Nil when this path does not apply (SQLite, no pending event).
+    private func writeWithPendingEvent<Statement: NoteWithEvent>(
+        _ statement: (AuditPostgres.InsertInbox) -> Statement, written: @escaping @Sendable (Int) -> Bool
+    ) async throws -> Bool? {
+        guard database.dialect == .postgres, let auditLog, let pending = TransactionAudit.current, let draft = pending.draftForCommit()
+        else { return nil }
+        let statement = statement(auditLog.inboxInsert([draft]))
+        let rows = try await database.withScopedConnection { connection, logger in
             var rows = 0
             for try await _ in try await connection.execute(statement, logger: logger) { rows += 1 }
             return rows
         }
-        guard let written else { return nil }
-        guard written == 1 else { return false }
+        guard let rows else { return nil }
+        guard written(rows) else { return false }
         auditLog.didEnqueue(1)
         pending.didCommit()
         return true

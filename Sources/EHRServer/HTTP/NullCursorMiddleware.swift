@@ -19,9 +19,9 @@ struct NullCursorMiddleware: RouterMiddleware {
             written.body = .init(byteBuffer: page)
             return written
         }
-        let box = BufferBox()
-        try await response.body.write(CollectingWriter(box: box))
-        var buffer = box.buffer
+        let gathered = GatheredBody()
+        try await response.body.write(GatheringWriter(into: gathered))
+        var buffer = gathered.buffer ?? ByteBuffer()
         let bytes = buffer.readableBytesView
         guard bytes.count >= 2, bytes[bytes.endIndex - 1] == UInt8(ascii: "}"), bytes[bytes.endIndex - 2] == UInt8(ascii: "]") else {
             var unchanged = response
@@ -35,24 +35,4 @@ struct NullCursorMiddleware: RouterMiddleware {
         patched.body = .init(byteBuffer: buffer)
         return patched
     }
-}
-
-private final class BufferBox: @unchecked Sendable {
-    var buffer = ByteBuffer()
-}
-
-/// Gathers a response body in memory (list pages are at most 100 rows).
-private struct CollectingWriter: ResponseBodyWriter {
-    let box: BufferBox
-
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        var buffer = buffer
-        box.buffer.writeBuffer(&buffer)
-    }
-
-    mutating func write(contentsOf buffers: some Sequence<ByteBuffer>) async throws {
-        for buffer in buffers { try await write(buffer) }
-    }
-
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
