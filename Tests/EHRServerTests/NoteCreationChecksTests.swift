@@ -114,6 +114,41 @@ struct NoteCreationChecksTests {
         }
     }
 
+    /// Twenty notes for John racing his reassignment to Dr. Johnson: every 201 left exactly its note and one event,
+    /// every 404 neither, whichever side of the reassignment each landed on.
+    @Test(arguments: TestBackend.all)
+    func notesRacingAReassignmentAreWholeOrAbsent(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let before = try await noteCount(world, author: demo.smith, patients: [demo.john])
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for i in 0..<20 {
+                    group.addTask {
+                        let reply = try await world.call(
+                            .post, "/api/v1/notes", as: .smith, json: ["patientId": demo.john.lowercasedString, "type": "progress", "sections": ["narrative": "n\(i)"]])
+                        return (Int(reply.status.code), reply.headers[HTTPField.Name("X-Request-Id")!])
+                    }
+                }
+                group.addTask {
+                    let moved = try await world.call(
+                        .patch, "/api/v1/patients/\(demo.john.lowercasedString)", as: .admin, json: ["assignedTherapistId": demo.johnson.lowercasedString])
+                    return (moved.status == .ok ? 0 : -1, nil)
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.contains { $0.0 == 0 }, "the reassignment went through")
+            let notes = statuses.filter { $0.0 != 0 }
+            #expect(notes.allSatisfy { $0.0 == 201 || $0.0 == 404 }, "\(notes.map(\.0))")
+            let created = notes.filter { $0.0 == 201 }.count
+            #expect(try await noteCount(world, author: demo.smith, patients: [demo.john]) == before + created)
+            for (status, requestID) in notes {
+                let events = try await events(world, requestID: try #require(requestID))
+                #expect(events.count == 1)
+                #expect(events.first?.outcome == (status == 201 ? "allowed" : "denied"), "\(status)")
+                #expect((events.first?.resource_id != nil) == (status == 201))
+            }
+        }
+    }
+
     /// The statement alone, in the practice's scope with a request's event pending: it writes the note and the
     /// event for the assigned therapist, and neither for another therapist of the practice.
     @Test(arguments: TestBackend.all.filter { $0 != .sqlite })
