@@ -124,7 +124,8 @@ struct NoteCreationChecksTests {
                 for i in 0..<20 {
                     group.addTask {
                         let reply = try await world.call(
-                            .post, "/api/v1/notes", as: .smith, json: ["patientId": demo.john.lowercasedString, "type": "progress", "sections": ["narrative": "n\(i)"]])
+                            .post, "/api/v1/notes", as: .smith,
+                            json: ["patientId": demo.john.lowercasedString, "type": "progress", "sections": ["narrative": "n\(i)"]])
                         return (Int(reply.status.code), reply.headers[HTTPField.Name("X-Request-Id")!])
                     }
                 }

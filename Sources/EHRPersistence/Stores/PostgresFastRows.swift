@@ -204,17 +204,16 @@ struct InsertNoteAudited: NoteWithEvent {
 /// note and its event were written, none when a check failed and nothing was. It only ever refuses what those
 /// checks would refuse: a refusal is asked again step by step, for the answer and the event it needs.
 struct InsertNoteIfWritable: NoteWithEvent {
-    static let sql = """
-        WITH note AS (
-        """ + InsertNote.into + """
-
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
-            FROM patients AS p
-            WHERE p.tenant_id = $2 AND p.id = $3 AND p.assigned_therapist_id = $4 AND p.status <> 'discharged'
-                AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM appointments AS a WHERE a.tenant_id = $2 AND a.id = $5 AND a.patient_id = $3))
-            RETURNING id
-        )
-        """ + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
+    /// The patient (and appointment) rows a new note may be written for: the checks of the type's documentation.
+    static let writableFor = """
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+        FROM patients AS p
+        WHERE p.tenant_id = $2 AND p.id = $3 AND p.assigned_therapist_id = $4 AND p.status <> 'discharged'
+            AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM appointments AS a WHERE a.tenant_id = $2 AND a.id = $5 AND a.patient_id = $3))
+        """
+    static let sql =
+        "WITH note AS (" + InsertNote.into + "\n" + writableFor + "\nRETURNING id) "
+        + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
     static let name = "ehr_insert_note_if_writable_v1"
 
     let note: InsertNote
