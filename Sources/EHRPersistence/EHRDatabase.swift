@@ -27,7 +27,7 @@ public final class EHRDatabase: Sendable {
     private let sessionScopes = NIOLockedValueBox<[Int: String]>([:])
     /// Pool handles by database and event loop (see ``handle(on:)``).
     private let handles = NIOLockedValueBox<[HandleKey: any Database]>([:])
-    /// SQLite only: the read-only connections behind ``reads`` and the connection of ``checkpointWAL()``.
+    /// SQLite only: the read-only connections behind ``reads``.
     private let sqliteSidePools: Databases?
     private let shutDown = NIOLockedValueBox(false)
 
@@ -52,7 +52,6 @@ public final class EHRDatabase: Sendable {
             side.use(
                 .sqlite(.file(Self.readOnlyURI(path)), maxConnectionsPerEventLoop: Self.sqliteReadersPerEventLoop, sqlLogLevel: .trace),
                 as: .sqliteReads)
-            side.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace), as: .sqliteCheckpoint)
             self.sqliteSidePools = side
             self.id = .sqlite
             self.dialect = .sqlite
@@ -80,7 +79,7 @@ public final class EHRDatabase: Sendable {
 
     /// The handle of one event loop's pool, made once: making one per statement showed in request profiles.
     /// Nil once the pools are shut down.
-    /// `side`: one of SQLite's side pools (``reads``, ``checkpointWAL()``) instead of the main pool.
+    /// `side`: SQLite's side pool (``reads``) instead of the main pool.
     private func handle(on loop: any EventLoop, side: DatabaseID? = nil) -> (any Database)? {
         guard !isShutDown else { return nil }
         let key = HandleKey(database: side?.string ?? "", loop: ObjectIdentifier(loop))
@@ -117,21 +116,44 @@ public final class EHRDatabase: Sendable {
         return MeteredSQLDatabase(base: handle as! any SQLDatabase, usage: usage)
     }
 
-    /// SQLite: copies committed pages from the write-ahead log into the database file (a passive checkpoint) on a
-    /// connection of its own, which WAL lets run beside the writer's commits. The writer's own automatic
-    /// checkpoint is set far out (see ``migrate()``): run inside a commit it held up the audit writer's flushes.
-    /// Returns the frames in the log and how many of them are now in the database file (all of them unless a
-    /// reader still needs older pages); nil on PostgreSQL.
+    /// SQLite: copies the write-ahead log into the database file and lets the next write start the log over
+    /// (a RESTART checkpoint), on the writer's connection between two of its transactions. A passive checkpoint
+    /// on a connection of its own (what this was) never caught up with a busy writer, so the log was never
+    /// started over and every commit wrote its frames into new file space (181 and 212 MB of log 10 s into a
+    /// list load, at about 30 kB an audited read). Here the writer stops for the copy (20 to 100 ms a second under
+    /// that load), readers never do: the checkpoint waits at most
+    /// ``checkpointReaderWait`` for the readers still on the old log and, past it, leaves the log to the next pass.
+    /// Returns the frames in the log and how many of them are now in the database file; nil on PostgreSQL.
     @discardableResult
     public func checkpointWAL() async throws -> (logFrames: Int, checkpointedFrames: Int)? {
-        guard sqliteSidePools != nil, let handle = handle(on: sqliteLoop, side: .sqliteCheckpoint) else { return nil }
+        guard dialect == .sqlite, let writer = handle(on: sqliteLoop) else { return nil }
         struct Row: Decodable {
             var log: Int
             var checkpointed: Int
         }
-        let row = try await (handle as! any SQLDatabase).raw("PRAGMA wal_checkpoint(PASSIVE)").first(decoding: Row.self)
-        return row.map { ($0.log, $0.checkpointed) }
+        usage.begin()
+        defer { usage.end() }
+        return try await PooledCheckout.with(writer) { connection in
+            let sql = connection as! any SQLDatabase
+            try await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.checkpointReaderWait))").run()
+            let row: Row?
+            do {
+                row = try await sql.raw("PRAGMA wal_checkpoint(RESTART)").first(decoding: Row.self)
+            } catch {
+                try? await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.writerLockWait))").run()
+                throw error
+            }
+            try await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.writerLockWait))").run()
+            return row.map { ($0.log, $0.checkpointed) }
+        }
     }
+
+    /// Milliseconds the checkpoint waits for readers still on the old log (a list takes well under one).
+    static let checkpointReaderWait = 200
+    /// Milliseconds the writer waits for another process's write lock (the command line beside a server, a
+    /// server and its successor) before its statement fails, sleeping between tries. sqlite-nio's own busy
+    /// handler retries at once, forever, on a core of its own.
+    public static let writerLockWait = 60_000
 
     /// The threads SQLite's writer connections run their statements on, apart from NIO's pool where the readers'
     /// run: an audit flush's statements queued behind every list read in flight (9 ms a flush of four events, of
@@ -311,12 +333,13 @@ public final class EHRDatabase: Sendable {
             // connection (the pool's only one): checkpoints left to checkpointWAL() (automatic only past 400 MB of
             // log), statement journals in memory, and a page cache that holds the audit tables' hot pages. Each
             // had the audit writer's flush rewrite or re-read pages (strace: 18,000 statement-journal writes and
-            // 7,800 log reads in 3 s of list load).
+            // 7,800 log reads in 3 s of list load). Waits for a lock sleep (see writerLockWait).
             try await sql.raw("PRAGMA journal_mode=WAL").run()
             try await sql.raw("PRAGMA wal_autocheckpoint=100000").run()
             try await sql.raw("PRAGMA journal_size_limit=67108864").run()
             try await sql.raw("PRAGMA temp_store=MEMORY").run()
             try await sql.raw("PRAGMA cache_size=-32768").run()
+            try await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.writerLockWait))").run()
         }
         let migrations = Migrations()
         migrations.add(EHRMigrations.all(for: dialect))
@@ -374,8 +397,6 @@ private struct HandleKey: Hashable {
 extension DatabaseID {
     /// SQLite's read-only connections (see ``EHRDatabase/reads``).
     static let sqliteReads = DatabaseID(string: "sqlite-reads")
-    /// SQLite's checkpoint connection (see ``EHRDatabase/checkpointWAL()``).
-    static let sqliteCheckpoint = DatabaseID(string: "sqlite-checkpoint")
 }
 
 /// Carries a transaction's result out of the checkout's `@Sendable` work.

@@ -2,9 +2,9 @@ import EHRPersistence
 import Logging
 import ServiceLifecycle
 
-/// Keeps SQLite's write-ahead log short while the server runs: a passive checkpoint every `interval` on a
-/// connection of its own (see ``EHRDatabase/checkpointWAL()``), so commits never stop to do it. Nothing to do on
-/// PostgreSQL.
+/// Keeps SQLite's write-ahead log short while the server runs: every `interval` a checkpoint that copies it into
+/// the database file and lets the next commit start it over (see ``EHRDatabase/checkpointWAL()``). Nothing to do
+/// on PostgreSQL.
 struct SQLiteCheckpointService: Service {
     let database: EHRDatabase
     let logger: Logger

@@ -1,12 +1,13 @@
 import EHRPersistence
 import Foundation
 import SQLKit
+import SQLiteNIO
 import Testing
 
 @testable import EHRServer
 
 /// The embedded database's split: lists read on read-only connections of their own while one connection writes,
-/// and a checkpoint connection keeps the write-ahead log short. A list must still see every write that was
+/// and checkpoints on the writer keep the write-ahead log short. A list must still see every write that was
 /// answered, and the read connections must not be a way to write.
 @Suite("SQLite readers, writer and checkpoints", .serialized) struct SQLiteStorageTests {
     @Test(arguments: [TestBackend.sqlite])
@@ -70,5 +71,89 @@ import Testing
             #expect(frames.logFrames > 0, "the audited read left nothing in the log")
             #expect(frames.checkpointedFrames == frames.logFrames, "\(frames)")
         }
+    }
+
+    /// A checkpoint while a reader still reads an older snapshot waits for it, copies the whole log and lets the
+    /// next commit start the log over (a passive checkpoint stopped at the reader's snapshot, and the log kept
+    /// growing); the writer then waits for locks as before.
+    @Test(arguments: [TestBackend.sqlite])
+    func aCheckpointWaitsForReadersAndTheLogStartsOver(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let database = world.services.database
+            let path = try await Self.databasePath(database)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            let reader = try await Self.readerInTransaction(path)
+            _ = try await world.call(.get, "/api/v1/appointments?upcoming=true", as: .smith)
+            async let checkpoint = database.checkpointWAL()
+            try await Task.sleep(for: .milliseconds(60))
+            try await reader.query("COMMIT", [], { _ in })
+            try await reader.close()
+            let frames = try #require(try await checkpoint)
+            #expect(frames.logFrames > 0)
+            #expect(frames.checkpointedFrames == frames.logFrames, "\(frames): the checkpoint stopped at the reader's snapshot")
+            let restarts = try Self.logRestarts(path)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            #expect(try Self.logRestarts(path) > restarts, "the commit after the checkpoint did not start the log over")
+            #expect(try await Self.busyTimeout(database) == EHRDatabase.writerLockWait)
+        }
+    }
+
+    /// A reader that stays on the old log holds the checkpoint for its short wait only, never the writer for long:
+    /// the checkpoint copies what it can and the next pass does the rest.
+    @Test(arguments: [TestBackend.sqlite])
+    func aReaderThatStaysOnTheOldLogHoldsTheCheckpointBriefly(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let database = world.services.database
+            let path = try await Self.databasePath(database)
+            // The server's own checkpoint pass may copy the log just before the reader begins (the reader then reads
+            // the database file alone and holds nothing up): up to three tries for a reader on the log.
+            var heldUp = false
+            for _ in 0..<3 where !heldUp {
+                _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+                let reader = try await Self.readerInTransaction(path)
+                _ = try await world.call(.get, "/api/v1/appointments?upcoming=true", as: .smith)
+                let started = ContinuousClock.now
+                let frames = try #require(try await database.checkpointWAL())
+                let waited = ContinuousClock.now - started
+                #expect(waited < .seconds(2), "the checkpoint waited \(waited)")
+                heldUp = frames.checkpointedFrames < frames.logFrames
+                if heldUp {
+                    let read = try await world.call(.get, "/api/v1/patients", as: .smith)
+                    #expect(read.status == .ok)
+                }
+                try await reader.query("COMMIT", [], { _ in })
+                try await reader.close()
+            }
+            #expect(heldUp, "no checkpoint found a reader on the log")
+            #expect(try await Self.busyTimeout(database) == EHRDatabase.writerLockWait)
+            let after = try #require(try await database.checkpointWAL())
+            #expect(after.checkpointedFrames == after.logFrames, "\(after)")
+        }
+    }
+
+    private static func databasePath(_ database: EHRDatabase) async throws -> String {
+        struct Row: Decodable { var file: String }
+        return try #require(try await database.sql.raw("SELECT file FROM pragma_database_list WHERE name = 'main'").first(decoding: Row.self)).file
+    }
+
+    /// A connection of its own holding a read transaction on the database's current snapshot.
+    private static func readerInTransaction(_ path: String) async throws -> SQLiteConnection {
+        let reader = try await SQLiteConnection.open(storage: .file(path: path))
+        try await reader.query("BEGIN", [], { _ in })
+        try await reader.query("SELECT COUNT(*) FROM audit_events", [], { _ in })
+        return reader
+    }
+
+    /// The write-ahead log's checkpoint sequence number (its header's fourth word): it grows by one each time a
+    /// commit starts the log over.
+    private static func logRestarts(_ path: String) throws -> UInt32 {
+        let header = try #require(FileManager.default.contents(atPath: path + "-wal")?.prefix(16))
+        #expect(header.count == 16)
+        return header.suffix(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private static func busyTimeout(_ database: EHRDatabase) async throws -> Int {
+        struct Row: Decodable { var timeout: Int }
+        return try #require(try await database.sql.raw("PRAGMA busy_timeout").first(decoding: Row.self)).timeout
     }
 }
