@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import PostgresNIO
 import SQLKit
+import SQLiteNIO
 
 /// Owns the connection pools and runs migrations. Wired by hand on FluentKit's `Databases`
 /// (no Vapor): one instance per process, shut down on exit.
@@ -29,6 +30,8 @@ public final class EHRDatabase: Sendable {
     private let handles = NIOLockedValueBox<[HandleKey: any Database]>([:])
     /// SQLite only: the read-only connections behind ``reads``.
     private let sqliteSidePools: Databases?
+    /// SQLite only: the read-only connections behind ``preparedRows(_:)``.
+    private let sqlitePreparedReads: SQLitePreparedReads?
     private let shutDown = NIOLockedValueBox(false)
 
     /// Opens the pools. SQLite writes on one connection (writes are serialised anyway, and a single
@@ -53,6 +56,7 @@ public final class EHRDatabase: Sendable {
                 .sqlite(.file(Self.readOnlyURI(path)), maxConnectionsPerEventLoop: Self.sqliteReadersPerEventLoop, sqlLogLevel: .trace),
                 as: .sqliteReads)
             self.sqliteSidePools = side
+            self.sqlitePreparedReads = SQLitePreparedReads(uri: Self.readOnlyURI(path))
             self.id = .sqlite
             self.dialect = .sqlite
             // The writer and the read-only connections share the gauges: all of them are "in use" before any waits.
@@ -61,6 +65,7 @@ public final class EHRDatabase: Sendable {
             databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: poolSize, connectionPoolTimeout: .seconds(10), sqlLogLevel: .trace), as: .psql)
             self.id = .psql
             self.sqliteSidePools = nil
+            self.sqlitePreparedReads = nil
             self.dialect = .postgres
             self.usage = ConnectionUsage(capacity: poolSize * Self.loopCount(eventLoopGroup))
         }
@@ -114,6 +119,16 @@ public final class EHRDatabase: Sendable {
     public var reads: any SQLDatabase {
         guard sqliteSidePools != nil, let handle = handle(on: eventLoopGroup.any(), side: .sqliteReads) else { return sql }
         return MeteredSQLDatabase(base: handle as! any SQLDatabase, usage: usage)
+    }
+
+    /// SQLite: the rows of a hot list's `query`, each as its columns' values in order, read on read-only connections
+    /// that keep the statement prepared (see ``SQLitePreparedReads``); like ``reads`` they see the last commit and
+    /// refuse writes. Nil on PostgreSQL.
+    func preparedRows(_ query: SQLQueryString) async throws -> [[SQLiteData]]? {
+        guard let sqlitePreparedReads, !isShutDown else { return nil }
+        usage.begin()
+        defer { usage.end() }
+        return try await sqlitePreparedReads.rows(query, dialect: sql)
     }
 
     /// SQLite: copies the write-ahead log into the database file and lets the next write start the log over
@@ -379,6 +394,7 @@ public final class EHRDatabase: Sendable {
         handles.withLockedValue { $0.removeAll() }
         await databases.shutdownAsync()
         await sqliteSidePools?.shutdownAsync()
+        sqlitePreparedReads?.shutdown()
     }
 
     private var isShutDown: Bool { shutDown.withLockedValue { $0 } }

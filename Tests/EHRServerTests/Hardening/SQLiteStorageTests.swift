@@ -1,9 +1,9 @@
-import EHRPersistence
 import Foundation
 import SQLKit
 import SQLiteNIO
 import Testing
 
+@testable import EHRPersistence
 @testable import EHRServer
 
 /// The embedded database's split: lists read on read-only connections of their own while one connection writes,
@@ -25,6 +25,30 @@ import Testing
             }
             let tables = try await world.owner.sql.raw("SELECT COUNT(*) AS count FROM sqlite_master WHERE name = 'smuggled'").first(decoding: CountRow.self)
             #expect(tables?.count == 0)
+        }
+    }
+
+    /// The hot list's own read-only connections (statements kept prepared) refuse writes too, and a refused
+    /// statement leaves them able to read.
+    @Test(arguments: [TestBackend.sqlite])
+    func preparedReadConnectionsRefuseWrites(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let database = world.services.database
+            struct CountRow: Decodable { var count: Int }
+            let count: SQLQueryString = "SELECT COUNT(*) AS count FROM patients WHERE tenant_id = \(bind: TestWorld.demo.tenantID)"
+            let before = try #require(try await database.preparedRows(count)?.first?.first)
+            guard case .integer(let patients) = before else { throw SQLiteStorageFailure("the count was \(before)") }
+            #expect(patients > 0)
+            await #expect(throws: (any Error).self) {
+                _ = try await database.preparedRows("UPDATE patients SET updated_at = updated_at + 1")
+            }
+            await #expect(throws: (any Error).self) {
+                _ = try await database.preparedRows("CREATE TABLE smuggled (x INTEGER)")
+            }
+            let tables = try await world.owner.sql.raw("SELECT COUNT(*) AS count FROM sqlite_master WHERE name = 'smuggled'").first(decoding: CountRow.self)
+            #expect(tables?.count == 0)
+            let after = try #require(try await database.preparedRows(count)?.first?.first)
+            #expect(after == before)
         }
     }
 
@@ -156,4 +180,9 @@ import Testing
         struct Row: Decodable { var timeout: Int }
         return try #require(try await database.sql.raw("PRAGMA busy_timeout").first(decoding: Row.self)).timeout
     }
+}
+
+private struct SQLiteStorageFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+import VaporCSQLite
+
+/// SQLite's hot list read on read-only connections of its own that keep each statement prepared. sqlite-nio
+/// prepares every statement again and keeps no cache (its connection handle is internal): the list's readers
+/// spent 80 of their 267 µs per request in `sqlite3Prepare` (`perf script` of `PROFILE_DB=sqlite bench/profile`).
+/// Statements run on NIO's thread pool like sqlite-nio's; a connection serves one statement at a time, and there
+/// are never more connections than the pool has threads.
+final class SQLitePreparedReads: Sendable {
+    /// The SQLite URI naming the database read-only (``EHRDatabase/readOnlyURI(_:)``).
+    private let uri: String
+    private let threadPool: NIOThreadPool
+    private let idle = NIOLockedValueBox<[Connection]>([])
+    private let closed = NIOLockedValueBox(false)
+    /// Distinct statements kept per connection; past it the connection starts its cache over (the list's text
+    /// varies only with its filters and page size, so this is never reached in practice).
+    static let statementsPerConnection = 64
+
+    init(uri: String, threadPool: NIOThreadPool = .singleton) {
+        self.uri = uri
+        self.threadPool = threadPool
+    }
+
+    /// Runs `query` and returns its rows, each as its columns' values in order.
+    func rows(_ query: SQLQueryString, dialect database: any SQLDatabase) async throws -> [[SQLiteData]] {
+        var serializer = SQLSerializer(database: database)
+        query.serialize(to: &serializer)
+        let encoder = SQLiteDataEncoder()
+        let binds = try serializer.binds.map { try encoder.encode($0) }
+        let sql = serializer.sql
+        return try await threadPool.runIfActive { [self] in
+            let connection = try checkOut()
+            // A connection whose statement failed is not put back (it closes as it goes).
+            let rows = try connection.run(sql, binds)
+            checkIn(connection)
+            return rows
+        }
+    }
+
+    /// Closes every idle connection; those in use close when their statement ends.
+    func shutdown() {
+        closed.withLockedValue { $0 = true }
+        idle.withLockedValue { $0.removeAll() }
+    }
+
+    private func checkOut() throws -> Connection {
+        if let connection = idle.withLockedValue({ $0.popLast() }) { return connection }
+        return try Connection(uri: uri)
+    }
+
+    private func checkIn(_ connection: Connection) {
+        guard !closed.withLockedValue({ $0 }) else { return }
+        idle.withLockedValue { $0.append(connection) }
+    }
+
+    /// One read-only connection and its prepared statements; used by one thread at a time (checked out of `idle`).
+    private final class Connection: @unchecked Sendable {
+        private let handle: OpaquePointer
+        private var statements: [String: OpaquePointer] = [:]
+
+        init(uri: String) throws {
+            var handle: OpaquePointer?
+            let status = sqlite_nio_sqlite3_open_v2(uri, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+            guard status == SQLITE_OK, let handle else {
+                let message = handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "out of memory"
+                sqlite_nio_sqlite3_close_v2(handle)
+                throw SQLiteReadFailure(code: status, message: message)
+            }
+            self.handle = handle
+            // A reader meets a lock only while the log is being started over; it waits, sleeping, as the writer does.
+            sqlite_nio_sqlite3_busy_timeout(handle, Int32(EHRDatabase.writerLockWait))
+        }
+
+        deinit {
+            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            sqlite_nio_sqlite3_close_v2(handle)
+        }
+
+        func run(_ sql: String, _ binds: [SQLiteData]) throws -> [[SQLiteData]] {
+            let statement = try prepared(sql)
+            defer {
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_clear_bindings(statement)
+            }
+            for (index, value) in binds.enumerated() { try bind(value, at: Int32(index + 1), to: statement) }
+            let columns = sqlite_nio_sqlite3_column_count(statement)
+            var rows: [[SQLiteData]] = []
+            while true {
+                let status = sqlite_nio_sqlite3_step(statement)
+                if status == SQLITE_DONE { return rows }
+                guard status == SQLITE_ROW else { throw error(status) }
+                var row: [SQLiteData] = []
+                row.reserveCapacity(Int(columns))
+                for column in 0..<columns { row.append(value(of: statement, column: column)) }
+                rows.append(row)
+            }
+        }
+
+        private func prepared(_ sql: String) throws -> OpaquePointer {
+            if let statement = statements[sql] { return statement }
+            if statements.count >= SQLitePreparedReads.statementsPerConnection {
+                for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+                statements.removeAll()
+            }
+            var statement: OpaquePointer?
+            let status = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard status == SQLITE_OK, let statement else { throw error(status) }
+            statements[sql] = statement
+            return statement
+        }
+
+        private func bind(_ value: SQLiteData, at index: Int32, to statement: OpaquePointer) throws {
+            let status: Int32
+            switch value {
+            case .integer(let integer): status = sqlite_nio_sqlite3_bind_int64(statement, index, Int64(integer))
+            case .float(let double): status = sqlite_nio_sqlite3_bind_double(statement, index, double)
+            case .text(let text): status = sqlite_nio_sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .blob(let blob):
+                status = blob.withUnsafeReadableBytes {
+                    sqlite_nio_sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
+                }
+            case .null: status = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard status == SQLITE_OK else { throw error(status) }
+        }
+
+        private func value(of statement: OpaquePointer, column: Int32) -> SQLiteData {
+            switch sqlite_nio_sqlite3_column_type(statement, column) {
+            case SQLITE_INTEGER: return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
+            case SQLITE_FLOAT: return .float(sqlite_nio_sqlite3_column_double(statement, column))
+            case SQLITE_TEXT:
+                guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+                let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+                return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+            case SQLITE_BLOB:
+                let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+                guard let bytes = sqlite_nio_sqlite3_column_blob(statement, column), count > 0 else { return .blob(ByteBuffer()) }
+                return .blob(ByteBuffer(bytes: UnsafeRawBufferPointer(start: bytes, count: count)))
+            default: return .null
+            }
+        }
+
+        private func error(_ status: Int32) -> SQLiteReadFailure {
+            SQLiteReadFailure(code: status, message: String(cString: sqlite_nio_sqlite3_errmsg(handle)))
+        }
+
+        /// SQLITE_TRANSIENT: SQLite copies the bound text or bytes before the call returns.
+        private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    }
+}
+
+/// A statement of ``SQLitePreparedReads`` that SQLite refused: its result code and message (SQLite's own words,
+/// never a bound value).
+struct SQLiteReadFailure: Error, CustomStringConvertible {
+    let code: Int32
+    let message: String
+    var description: String { "SQLite error \(code): \(message)" }
+}
