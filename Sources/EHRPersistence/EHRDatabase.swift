@@ -136,11 +136,12 @@ public final class EHRDatabase: Sendable {
     /// on a connection of its own (what this was) never caught up with a busy writer, so the log was never
     /// started over and every commit wrote its frames into new file space (181 and 212 MB of log 10 s into a
     /// list load, at about 30 kB an audited read). Here the writer stops for the copy (20 to 100 ms a second under
-    /// that load), readers never do: the checkpoint waits at most
-    /// ``checkpointReaderWait`` for the readers still on the old log and, past it, leaves the log to the next pass.
-    /// Returns the frames in the log and how many of them are now in the database file; nil on PostgreSQL.
+    /// that load), readers never do: the checkpoint waits at most ``checkpointReaderWait`` for the readers still on
+    /// the old log and, past it, copies what it can. `restart: false` copies what it can without waiting (see
+    /// ``SQLiteCheckpointPolicy``). Returns the frames in the log and how many of them are now in the database
+    /// file; nil on PostgreSQL.
     @discardableResult
-    public func checkpointWAL() async throws -> (logFrames: Int, checkpointedFrames: Int)? {
+    public func checkpointWAL(restart: Bool = true) async throws -> (logFrames: Int, checkpointedFrames: Int)? {
         guard dialect == .sqlite, let writer = handle(on: sqliteLoop) else { return nil }
         struct Row: Decodable {
             var log: Int
@@ -150,6 +151,9 @@ public final class EHRDatabase: Sendable {
         defer { usage.end() }
         return try await PooledCheckout.with(writer) { connection in
             let sql = connection as! any SQLDatabase
+            guard restart else {
+                return try await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").first(decoding: Row.self).map { ($0.log, $0.checkpointed) }
+            }
             try await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.checkpointReaderWait))").run()
             let row: Row?
             do {

@@ -149,6 +149,15 @@ import Testing
                 try await reader.close()
             }
             #expect(heldUp, "no checkpoint found a reader on the log")
+            // What the server does next (SQLiteCheckpointPolicy): a pass that does not wait for readers.
+            let reader = try await Self.readerInTransaction(path)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            let started = ContinuousClock.now
+            let passive = try #require(try await database.checkpointWAL(restart: false))
+            #expect(ContinuousClock.now - started < .milliseconds(150), "a pass that does not wait waited")
+            #expect(passive.checkpointedFrames <= passive.logFrames)
+            try await reader.query("COMMIT", [], { _ in })
+            try await reader.close()
             #expect(try await Self.busyTimeout(database) == EHRDatabase.writerLockWait)
             let after = try #require(try await database.checkpointWAL())
             #expect(after.checkpointedFrames == after.logFrames, "\(after)")
