@@ -131,6 +131,10 @@ public final class EHRDatabase: Sendable {
         return try await sqlitePreparedReads.rows(query, dialect: sql)
     }
 
+    /// SQLite: how many times the prepared readers' statements were prepared again (see
+    /// ``SQLitePreparedReads/reprepares()``); nil on PostgreSQL.
+    func preparedReadsReprepares() -> Int? { sqlitePreparedReads?.reprepares() }
+
     /// SQLite: copies the write-ahead log into the database file and lets the next write start the log over
     /// (a RESTART checkpoint), on the writer's connection between two of its transactions. A passive checkpoint
     /// on a connection of its own (what this was) never caught up with a busy writer, so the log was never

@@ -52,6 +52,20 @@ import Testing
         }
     }
 
+    /// The hot list's statement is prepared once per connection and run again with new values (the time of each
+    /// request), never prepared again inside SQLite (clearing the old values did that on every run).
+    @Test(arguments: [TestBackend.sqlite])
+    func theHotListIsNotPreparedAgain(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            for _ in 0..<6 {
+                let list = try await world.call(.get, "/api/v1/appointments?upcoming=true&limit=20", as: .smith)
+                #expect(list.status == .ok)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(world.services.database.preparedReadsReprepares() == 0)
+        }
+    }
+
     /// Each booking answered 201 is in the very next list, while other lists keep the read connections busy.
     @Test(arguments: TestBackend.all)
     func aListSeesEveryAnsweredWrite(_ backend: TestBackend) async throws {
