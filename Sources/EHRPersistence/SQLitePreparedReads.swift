@@ -93,8 +93,9 @@ final class SQLitePreparedReads: Sendable {
             // expired the statement and SQLite prepared it again inside the next step (`sqlite3Reprepare`, 69 µs a
             // list under `perf`), whatever the new values.
             defer { sqlite_nio_sqlite3_reset(statement) }
-            guard sqlite_nio_sqlite3_bind_parameter_count(statement) == Int32(binds.count) else {
-                throw SQLiteReadFailure(code: SQLITE_RANGE, message: "\(binds.count) values for \(sqlite_nio_sqlite3_bind_parameter_count(statement)) parameters")
+            let parameters = sqlite_nio_sqlite3_bind_parameter_count(statement)
+            guard parameters == Int32(binds.count) else {
+                throw SQLiteReadFailure(code: SQLITE_RANGE, message: "\(binds.count) values for \(parameters) parameters")
             }
             for (index, value) in binds.enumerated() { try bind(value, at: Int32(index + 1), to: statement) }
             let columns = sqlite_nio_sqlite3_column_count(statement)
