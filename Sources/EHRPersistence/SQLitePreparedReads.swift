@@ -15,8 +15,8 @@ final class SQLitePreparedReads: Sendable {
     /// The SQLite URI naming the database read-only (``EHRDatabase/readOnlyURI(_:)``).
     private let uri: String
     private let threadPool: NIOThreadPool
-    private let idle = NIOLockedValueBox<[Connection]>([])
-    private let closed = NIOLockedValueBox(false)
+    /// Connections waiting for a statement; nil once shut down.
+    private let idle = NIOLockedValueBox<[Connection]?>([])
     /// Distinct statements kept per connection; past it the connection starts its cache over (the list's text
     /// varies only with its filters and page size, so this is never reached in practice).
     static let statementsPerConnection = 64
@@ -45,23 +45,21 @@ final class SQLitePreparedReads: Sendable {
     /// How many times SQLite prepared the idle connections' kept statements again (a statement expired by a
     /// schema change or by clearing its values); for tests.
     func reprepares() -> Int {
-        idle.withLockedValue { $0.reduce(0) { $0 + $1.reprepares() } }
+        idle.withLockedValue { ($0 ?? []).reduce(0) { $0 + $1.reprepares() } }
     }
 
     /// Closes every idle connection; those in use close when their statement ends.
     func shutdown() {
-        closed.withLockedValue { $0 = true }
-        idle.withLockedValue { $0.removeAll() }
+        idle.withLockedValue { $0 = nil }
     }
 
     private func checkOut() throws -> Connection {
-        if let connection = idle.withLockedValue({ $0.popLast() }) { return connection }
+        if let connection = idle.withLockedValue({ $0?.popLast() }) { return connection }
         return try Connection(uri: uri)
     }
 
     private func checkIn(_ connection: Connection) {
-        guard !closed.withLockedValue({ $0 }) else { return }
-        idle.withLockedValue { $0.append(connection) }
+        idle.withLockedValue { $0?.append(connection) }
     }
 
     /// One read-only connection and its prepared statements; used by one thread at a time (checked out of `idle`).
