@@ -73,16 +73,17 @@ public struct FieldCipher: Sendable {
     public func decrypt(_ stored: String, context: FieldContext) throws -> Data {
         let bytes = try Self.decodeEnvelope(stored)
         let version = bytes.readUInt32BE(at: 1)
-        guard let key = keyring.key(version: version) else { throw FieldCipherError.unknownKeyVersion(version) }
+        guard let opener = keyring.opener(version: version) else { throw FieldCipherError.unknownKeyVersion(version) }
         let bodyStart = bytes.startIndex + Self.headerSize
-        do {
-            // After the header the envelope is GCM's own combined form (nonce | ciphertext | tag): one box from one
-            // slice, not three pieces copied into it (each list row opens its fields here).
-            let box = try AES.GCM.SealedBox(combined: bytes[bodyStart...])
-            return try AES.GCM.open(box, using: key, authenticating: context.associatedData(header: bytes[..<bodyStart]))
-        } catch {
-            throw FieldCipherError.wrongContext
+        let associated = context.associatedData(header: bytes[..<bodyStart])
+        // After the header the envelope is GCM's own combined form (nonce | ciphertext | tag), opened in place.
+        let plaintext = bytes.withUnsafeBytes { envelope in
+            associated.withUnsafeBytes { associated in
+                opener.open(combined: UnsafeRawBufferPointer(rebasing: envelope[Self.headerSize...]), authenticating: associated)
+            }
         }
+        guard let plaintext else { throw FieldCipherError.wrongContext }
+        return plaintext
     }
 
     /// Decrypts to a UTF-8 string.
