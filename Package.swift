@@ -142,6 +142,7 @@ let package = Package(
             name: "EHRServerTests",
             dependencies: [
                 "EHRServer", "EHRWire",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

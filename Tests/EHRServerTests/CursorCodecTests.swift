@@ -1,3 +1,4 @@
+import Crypto
 import EHRDomain
 import EHRWire
 import Foundation
@@ -28,6 +29,23 @@ struct CursorCodecTests {
             #expect(Data(base64URLEncoded: data.base64URLEncoded()) == data, "length \(length)")
         }
         #expect(Data([0xFB, 0xFF, 0xBF]).base64URLEncoded() == "-_-_")
+    }
+
+    /// The token is the list, the key's milliseconds, the id and the first 12 bytes of HMAC-SHA256 under the
+    /// HKDF-derived key, computed here step by step (the codec keeps its HMAC keyed once and copies it per cursor).
+    @Test func tokenIsTheDocumentedMACOverTheDocumentedPayload() {
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Data("test key material".utf8)), info: Data("mentalspace-ehr list cursor v1".utf8),
+            outputByteCount: 32)
+        for (list, millis) in [(CursorCodec.List.appointments, Int64(1_700_000_000_123)), (.notes, 0), (.auditEvents, -86_400_000)] {
+            let cursor = PageCursor(key: Date(timeIntervalSince1970: Double(millis) / 1000), id: cursor.id)
+            var payload = Data([list.rawValue])
+            withUnsafeBytes(of: millis.bigEndian) { payload.append(contentsOf: $0) }
+            withUnsafeBytes(of: cursor.id.uuid) { payload.append(contentsOf: $0) }
+            let expected = payload + Data(HMAC<SHA256>.authenticationCode(for: payload, using: key).prefix(12))
+            #expect(codec.encode(cursor, list: list) == expected.base64URLEncoded())
+            #expect(codec.decode(codec.encode(cursor, list: list), list: list) == cursor)
+        }
     }
 
     @Test func refusesACursorFromAnotherList() {
