@@ -153,6 +153,9 @@ extension TestWorld {
         configuration.port = 0
         let second = try await AppServices.make(configuration: configuration, logger: services.logger)
         let app = try buildApplication(services: second)
-        try await app.test(.live) { client in try await body(client.port!) }
+        try await app.test(.live) { client in
+            try await client.waitUntilConnected()
+            try await body(client.port!)
+        }
     }
 }

@@ -188,6 +188,7 @@ func withWorld(
     defer { if owner !== services.database { Task { await owner.shutdown() } } }
     do {
         try await app.test(.live) { client in
+            try await client.waitUntilConnected()
             let pool = concurrent ? ConcurrentClient(port: client.port!) : nil
             defer { pool?.session.invalidateAndCancel() }
             // The server runs in its own tasks (scoped per request); the test's own direct reads and writes of the
