@@ -107,12 +107,15 @@ let package = Package(
         .executableTarget(
             name: "ehr",
             dependencies: [
-                "EHRServer", "EHRDomain", "EHRSecurity", "EHRPersistence",
+                "EHRServer", "EHRDomain", "EHRSecurity", "EHRPersistence", "CEHRConcurrencyHook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The Swift runtime's global-executor hook, reached at link time (see its header): NIO's dlsym cannot see it in
+        // the statically linked build that ships.
+        .target(name: "CEHRConcurrencyHook", linkerSettings: [.linkedLibrary("dl")]),
         // The client core an iOS app links: generated client, session, offline store, view models. No NIO or server imports.
         .target(
             name: "EHRClient",

@@ -47,15 +47,14 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         pinTimeZoneFile()
-        // Swift concurrency's jobs run on NIO's event loops (the ones serving HTTP and the database pools), so a
-        // request does not hop threads at every await on a socket; measured in bench/run (see README, Performance).
-        if ProcessInfo.processInfo.environment["EHR_NIO_EXECUTOR"] != "off" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
+        // Swift concurrency's jobs run on NIO's event loops (see ConcurrencyOnEventLoops); measured in bench/run.
+        let executor: ConcurrencyOnEventLoops.Outcome =
+            ProcessInfo.processInfo.environment["EHR_NIO_EXECUTOR"] != "off" ? ConcurrencyOnEventLoops.install() : .notInstalled
         let services = try await openServices(label: "ehr.serve") { configuration in
             if let hostname { configuration.hostname = hostname }
             if let port { configuration.port = port }
         }
+        services.logger.info("concurrency executor", metadata: ["executor": "\(executor.rawValue)"])
         try await prepareDatabase(services: services)
         let app = try buildApplication(services: services)
         let base = "http://\(services.configuration.hostname):\(services.configuration.port)"
