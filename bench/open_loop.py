@@ -5,6 +5,9 @@ a slow answer cannot hide the queue behind it. hey -q ticks all its workers at o
 -c requests; this does not. Prints a summary in hey's format (bench/figures.py reads it).
 
     open_loop.py --rate 300 --duration 20 --header 'Authorization: Bearer ...' [--method POST --body FILE] URL
+
+--warmup S sends the same load for S seconds first and leaves those requests out of every figure (the server's
+and the generator's connections are open and warm when the measured part starts).
 """
 import argparse
 import asyncio
@@ -37,6 +40,7 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--duration", type=float, required=True)
+    parser.add_argument("--warmup", type=float, default=0, help="seconds of the same load before the measured part")
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--method", default="GET")
     parser.add_argument("--body")
@@ -56,14 +60,17 @@ async def main():
     async def one(due):
         try:
             status = await request(pool, url.hostname, url.port, raw)
+            if due < start:
+                return  # a warm-up request
             codes[status] += 1
             latencies.append(time.monotonic() - due)
             trace.append((due - start, latencies[-1], status))
         except Exception as error:  # a refused or broken connection is an error, not a latency
-            errors[type(error).__name__] += 1
+            if due >= start:
+                errors[type(error).__name__] += 1
 
-    start = time.monotonic()
-    due = start
+    start = time.monotonic() + args.warmup
+    due = start - args.warmup
     while due - start < args.duration:
         due += rng.expovariate(args.rate)
         delay = due - time.monotonic()
