@@ -163,6 +163,13 @@ def script(mode, statement_path, samples_path, values_path, out_path):
         r"\s*WITH\s+note\s+AS\s*\((\s*INSERT\s+INTO\s+clinical_notes\b.*?VALUES\s*\([^)]*\))\s*\)\s*INSERT\s+INTO\s+audit_inbox\b", query, re.I | re.S)
     if combined:
         query = combined.group(1).strip()
+    # The same with the note's checks in it (InsertNoteIfWritable): the row is SELECTed from the patient it is for,
+    # written only if the checks hold. PostgreSQL alone runs the note's INSERT with the same values.
+    checked = mode == "note" and not combined and re.match(
+        r"\s*WITH\s+note\s+AS\s*\(\s*INSERT\s+INTO\s+clinical_notes\s*\(([^)]*)\)\s*SELECT\s+((?:\$\d+\s*,\s*)*\$\d+)\s+FROM\s+patients\b"
+        r".*?\bRETURNING\s+id\s*\)\s*INSERT\s+INTO\s+audit_inbox\b", query, re.I | re.S)
+    if checked:
+        query = f"INSERT INTO clinical_notes ({checked.group(1).strip()})\nVALUES ({checked.group(2).strip()})"
     rendering, shown = (list_rendering if mode == "list" else note_rendering)(query, exact, values)
     text = PARAM.sub(lambda m: rendering[m.start()], query)
     if mode == "note":
@@ -173,6 +180,9 @@ def script(mode, statement_path, samples_path, values_path, out_path):
     print("  " + query.replace("\n", "\n  "))
     if combined:
         print("  (the note's part of the server's statement, which also writes the request's audit event into audit_inbox)")
+    if checked:
+        print("  (the note's INSERT with the values of the server's statement, which also checks the patient and appointment")
+        print("   it is for and writes the request's audit event into audit_inbox)")
     print("parameters:")
     for line in dict.fromkeys(shown):  # a parameter used twice is shown once
         print("  " + line)
