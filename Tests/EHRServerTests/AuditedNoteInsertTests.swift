@@ -75,7 +75,7 @@ struct AuditedNoteInsertTests {
     }
 
     /// The event cannot be written (it names a practice that does not exist, outside the request's scope): the
-    /// note is not written either. PostgreSQL refuses such an event (row-level security, the inbox's foreign key).
+    /// note is not written either. PostgreSQL refuses such an event (row-level security: it is outside the scope).
     @Test(arguments: TestBackend.all.filter { $0 != .sqlite })
     func aRefusedEventLeavesNoNote(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in

@@ -84,6 +84,20 @@ extension AuditLog {
         }
     }
 
+    /// Inbox rows that name no practice: never chained (``AuditPostgres/TakeInbox`` leaves them), so only a row made
+    /// by hand in the database can be one. 0 on SQLite, which has no inbox.
+    public func strandedInboxRows(in database: EHRDatabase) async throws -> Int {
+        guard dialect == .postgres else { return 0 }
+        let count = try await DatabaseScope.system(.auditWriter) {
+            try await database.withScopedConnection { connection, logger in
+                var count: Int64 = 0
+                for try await row in try await connection.execute(AuditPostgres.CountStranded(), logger: logger) { count = row }
+                return count
+            }
+        }
+        return Int(count ?? 0)
+    }
+
     /// One batch: take the sealer lock (nil when another sealer holds it), take the oldest inbox rows, seal them
     /// onto their chains.
     private func sealBatch(on connection: PostgresConnection, logger: Logger) async throws -> Int? {

@@ -126,12 +126,15 @@ enum AuditPostgres {
         var mac: String
     }
 
-    /// Removes and returns up to `limit` of the oldest inbox rows. The caller holds the sealer lock, so no other
-    /// sealer takes the same rows (and row locks would need the UPDATE right the service does not have).
+    /// Removes and returns up to `limit` of the oldest inbox rows of practices that exist. The caller holds the
+    /// sealer lock, so no other sealer takes the same rows (and row locks would need the UPDATE right the service
+    /// does not have). A row naming no practice is left where it is, never chained (the inbox has no foreign key
+    /// to `tenants`: see ``PostgresUnlockedTenantKeys``); ``CountStranded`` finds it.
     struct TakeInbox: PostgresPreparedStatement {
-        static let name = "ehr_audit_take_inbox_v2"
+        static let name = "ehr_audit_take_inbox_v3"
         static let sql = """
-            DELETE FROM audit_inbox WHERE id IN (SELECT id FROM audit_inbox ORDER BY id LIMIT $1)
+            DELETE FROM audit_inbox WHERE id IN (
+                SELECT i.id FROM audit_inbox AS i WHERE EXISTS (SELECT 1 FROM tenants AS t WHERE t.id = i.tenant_id) ORDER BY i.id LIMIT $1)
             RETURNING id, tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome,
                 request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac
             """
@@ -154,6 +157,17 @@ enum AuditPostgres {
                 patientID: c.8, outcome: c.9, requestID: c.10, clientIP: c.11, userAgent: c.12, changedFields: c.13, detail: c.14,
                 patientIDs: c.15, mac: c.16)
         }
+    }
+
+    /// How many inbox rows name no practice (left by ``TakeInbox``; only a hand-made row can).
+    struct CountStranded: PostgresPreparedStatement {
+        static let name = "ehr_audit_count_stranded_v1"
+        static let sql = "SELECT count(*) FROM audit_inbox AS i WHERE NOT EXISTS (SELECT 1 FROM tenants AS t WHERE t.id = i.tenant_id)"
+        static let bindingDataTypes: [PostgresDataType] = []
+        typealias Row = Int64
+
+        func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
     }
 
     /// The event columns both inserts share, from `occurred_ms` to `patient_ids`, one array each.

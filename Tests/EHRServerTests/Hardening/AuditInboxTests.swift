@@ -148,6 +148,40 @@ struct AuditInboxTests {
         }
     }
 
+    /// The inbox has no foreign key to `tenants` (it locked the practice's row on every audited request): the
+    /// sealer takes only rows of practices that exist, so a row naming none is never chained, stays, and is counted.
+    @Test("an inbox row naming no practice is never chained and stays, counted, while the rest is sealed", arguments: postgres)
+    func rowsOfNoPracticeAreNotChained(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let demo = TestWorld.demo.tenantID
+            let nobody = UUID()
+            let database = world.services.database
+            let log = world.services.auditLog
+            try await world.owner.sql.raw(
+                """
+                INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, outcome, request_id,
+                    changed_fields, mac)
+                VALUES (\(bind: nobody), 0, 'someone', 'admin', 'patient.read', 'patient', 'allowed', 'no-practice', '[]', '00')
+                """
+            ).run()
+            try await DatabaseScope.tenant(demo) { try await log.enqueue(Self.drafts(demo, prefix: "beside", count: 3), in: database) }
+            try await log.sealPending(in: database)
+
+            let events = try await world.storedEvents()
+            #expect(events.filter { $0.request_id.hasPrefix("beside-") }.count == 3)
+            #expect(!events.contains { $0.tenant_id == nobody || $0.request_id == "no-practice" })
+            #expect(try await Self.inboxCount(world) == 1)
+            #expect(try await log.strandedInboxRows(in: database) == 1)
+            struct Heads: Decodable { var n: Int }
+            let heads = try await world.owner.sql.raw("SELECT count(*)::int AS n FROM audit_heads WHERE tenant_id = \(bind: nobody)")
+                .first(decoding: Heads.self)
+            #expect(heads?.n == 0)
+            #expect(try await log.verify(tenantID: demo, in: database).isIntact)
+            try await world.owner.sql.raw("DELETE FROM audit_inbox WHERE tenant_id = \(bind: nobody)").run()
+            #expect(try await log.strandedInboxRows(in: database) == 0)
+        }
+    }
+
     @Test("a practice sees no other practice's inbox rows and cannot write into theirs", arguments: postgres)
     func inboxRowsAreIsolated(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
