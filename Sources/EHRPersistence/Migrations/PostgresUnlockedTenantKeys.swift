@@ -7,7 +7,8 @@ import FluentKit
 /// list request. Neither key proves anything the schema does not prove otherwise: a note's practice is proved by
 /// its key to `patients` (`(tenant_id, patient_id)`), whose own key names the practice; an inbox row's practice is
 /// checked by the sealer, which takes only rows of practices that exist (``AuditPostgres/TakeInbox``), so a row
-/// naming none is never chained and stays in the inbox, reported (``AuditLog/sealPending(in:)``).
+/// naming none is never chained and stays in the inbox, where the sealer service reports it
+/// (``AuditLog/strandedInboxRows(in:)``).
 struct PostgresUnlockedTenantKeys: AsyncMigration {
     var name: String { "PostgresUnlockedTenantKeys" }
 
