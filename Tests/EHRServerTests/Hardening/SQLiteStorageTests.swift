@@ -178,6 +178,35 @@ import Testing
         }
     }
 
+    /// The bulk of a checkpoint's copy runs on a connection of its own, beside the writer: a pass that does not wait
+    /// for readers does not wait for the writer either, and the writer commits while a checkpoint copies.
+    @Test(arguments: [TestBackend.sqlite])
+    func theCheckpointCopiesBesideTheWriter(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let database = world.services.database
+            _ = try await world.call(.get, "/api/v1/appointments?upcoming=true", as: .smith)
+            // The writer's one connection, held in a transaction for 600 ms.
+            async let held: Void = DatabaseScope.system(.auditWriter) {
+                try await database.transaction { _ in try await Task.sleep(for: .milliseconds(600)) }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            let passive = try #require(try await database.checkpointWAL(restart: false))
+            let waited = ContinuousClock.now - started
+            try await held
+            #expect(waited < .milliseconds(300), "the passive step waited \(waited) for the writer")
+            #expect(passive.checkpointedFrames == passive.logFrames, "\(passive)")
+            // A whole pass still lets the next commit start the log over.
+            let path = try await Self.databasePath(database)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            let frames = try #require(try await database.checkpointWAL())
+            #expect(frames.checkpointedFrames == frames.logFrames, "\(frames)")
+            let restarts = try Self.logRestarts(path)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            #expect(try Self.logRestarts(path) > restarts, "the commit after the checkpoint did not start the log over")
+        }
+    }
+
     private static func databasePath(_ database: EHRDatabase) async throws -> String {
         struct Row: Decodable { var file: String }
         return try #require(try await database.sql.raw("SELECT file FROM pragma_database_list WHERE name = 'main'").first(decoding: Row.self)).file
