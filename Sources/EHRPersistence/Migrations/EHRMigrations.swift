@@ -23,6 +23,7 @@ public enum EHRMigrations {
         list.append(NotificationSchema(dialect: dialect))
         list.append(TelevisitSchema(dialect: dialect))
         if dialect == .sqlite { list += [SQLiteDeferredAccessIndex(), SQLiteAuditHeadTriggers()] }
+        if dialect == .sqlite { list.append(SQLiteCompactAccessIndex()) }
         if dialect == .postgres { list.append(PostgresUnlockedTenantKeys()) }
         return list
     }

@@ -185,6 +185,42 @@ import Testing
         }
     }
 
+    /// SQLite's index keeps its rows in its key's B-tree alone (`WITHOUT ROWID`, SQLiteCompactAccessIndex): made
+    /// again from a table with rows in it, every row is kept, the triggers still refuse changes, and the access
+    /// log still finds the patient.
+    @Test(arguments: [TestBackend.sqlite])
+    func theCompactIndexKeepsEveryRow(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            _ = try await world.call(.get, "/api/v1/appointments", as: .smith)
+            try await world.sealAudit()
+            let sql = world.owner.sql
+            struct Row: Decodable, Hashable { var tenant_id: String, patient_id: String, seq: Int64 }
+            struct Schema: Decodable { var sql: String }
+            func rows() async throws -> Set<Row> {
+                Set(try await sql.raw("SELECT CAST(tenant_id AS TEXT) AS tenant_id, patient_id, seq FROM audit_event_patients").all(decoding: Row.self))
+            }
+            func schema() async throws -> String {
+                try await sql.raw("SELECT sql FROM sqlite_master WHERE name = 'audit_event_patients'").first(decoding: Schema.self)?.sql ?? ""
+            }
+            let before = try await rows()
+            #expect(!before.isEmpty)
+            #expect(try await schema().contains("WITHOUT ROWID"))
+            let migration = SQLiteCompactAccessIndex()
+            let database = world.services.database.fluent
+            try await migration.revert(on: database)
+            #expect(try await !schema().contains("WITHOUT ROWID"))
+            #expect(try await rows() == before)
+            try await migration.prepare(on: database)
+            #expect(try await schema().contains("WITHOUT ROWID"))
+            #expect(try await rows() == before)
+            await #expect(throws: (any Error).self) { try await sql.raw("DELETE FROM audit_event_patients").run() }
+            await #expect(throws: (any Error).self) { try await sql.raw("UPDATE audit_event_patients SET patient_id = 'x'").run() }
+            #expect(Self.contains(try await Self.accessLog(world, d.jane), "patient.list", by: d.smith))
+        }
+    }
+
     /// PostgreSQL answers the access log from the chained lists through a GIN index; there is no separate
     /// table of listed patients to edit, and the query uses the index.
     @Test(arguments: TestBackend.all.filter { $0 != .sqlite })
