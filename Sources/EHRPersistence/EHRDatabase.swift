@@ -161,10 +161,14 @@ public final class EHRDatabase: Sendable {
         defer { usage.end() }
         // First the bulk of the copy, beside the writer (which goes on committing): a passive checkpoint on the
         // checkpointer's own connection.
+        let started = ContinuousClock.now
         let passive = try await PooledCheckout.with(checkpointer) { connection in
             try await (connection as! any SQLDatabase).raw("PRAGMA wal_checkpoint(PASSIVE)").first(decoding: Row.self).map { ($0.log, $0.checkpointed) }
         }
+        BackgroundWorkMetrics.checkpointStep("passive", since: started)
         guard restart else { return passive }
+        let writerStarted = ContinuousClock.now
+        defer { BackgroundWorkMetrics.checkpointStep("writer", since: writerStarted) }
         // Then, on the writer between two of its transactions, what it committed meanwhile, and the log starts over.
         return try await PooledCheckout.with(writer) { connection in
             let sql = connection as! any SQLDatabase

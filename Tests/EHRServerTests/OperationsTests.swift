@@ -69,6 +69,15 @@ struct OperationsTests {
             #expect(text.contains("ehr_audit_batch_size") && text.contains("ehr_audit_flush_duration_seconds"))
             #expect(text.contains("ehr_db_connections_in_use") && text.contains("ehr_db_connections_waiting"))
             #expect(!text.contains(TestWorld.demo.john.wire), "a raw path with an id reached a metric label")
+            // The background work that shares the database: a seal pass, and SQLite's checkpoint steps.
+            try await world.sealAudit()
+            let checkpointed = try await world.services.database.checkpointWAL() != nil
+            let after = try await world.call(.get, "/metrics", token: "metrics-token-for-tests-0123").text
+            #expect(after.contains("ehr_audit_seal_pass_duration_seconds_count"))
+            if checkpointed {  // (metrics are process-wide: another test's SQLite may have recorded them on PostgreSQL's run too)
+                #expect(after.contains(#"ehr_sqlite_checkpoint_duration_seconds_count{step="passive"}"#), "\(after)")
+                #expect(after.contains(#"ehr_sqlite_checkpoint_duration_seconds_count{step="writer"}"#))
+            }
         }
     }
 

@@ -61,6 +61,8 @@ extension AuditLog {
     /// ``indexListedPatients(in:)``) and returns how many events it indexed.
     @discardableResult
     public func sealPending(in database: EHRDatabase) async throws -> Int {
+        let started = ContinuousClock.now
+        defer { BackgroundWorkMetrics.sealPass(since: started) }
         enqueued.withLockedValue { $0 = 0 }
         guard dialect == .postgres else { return try await indexListedPatients(in: database) }
         var total = 0
