@@ -14,7 +14,8 @@ enum BackgroundWorkMetrics {
         Metrics.Timer(label: "ehr_sqlite_checkpoint_duration_seconds", dimensions: [("step", step)]).recordNanoseconds(nanoseconds(since: start))
     }
 
-    private static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+    /// Nanoseconds from `start` to now, as swift-metrics' timers take them.
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
         let (seconds, attoseconds) = (ContinuousClock.now - start).components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }

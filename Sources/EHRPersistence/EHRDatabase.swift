@@ -88,14 +88,15 @@ public final class EHRDatabase: Sendable {
 
     /// The handle of one event loop's pool, made once: making one per statement showed in request profiles.
     /// Nil once the pools are shut down.
-    /// `side`: SQLite's side pool (``reads``) instead of the main pool.
+    /// `side`: another of SQLite's pools than the writer's: the read-only connections (``reads``, in the side
+    /// pools) or the checkpointer's (in the main pools, on the writer's threads: see ``checkpointWAL(restart:)``).
     private func handle(on loop: any EventLoop, side: DatabaseID? = nil) -> (any Database)? {
         guard !isShutDown else { return nil }
         let key = HandleKey(database: side?.string ?? "", loop: ObjectIdentifier(loop))
         if let handle = handles.withLockedValue({ $0[key] }) { return handle }
         let found =
-            if let side, let sqliteSidePools { sqliteSidePools.database(side, logger: logger, on: loop) } else {
-                databases.database(id, logger: logger, on: loop)
+            if let side, side != .sqliteCheckpoints, let sqliteSidePools { sqliteSidePools.database(side, logger: logger, on: loop) } else {
+                databases.database(side ?? id, logger: logger, on: loop)
             }
         guard let handle = found else { return nil }
         handles.withLockedValue { $0[key] = handle }
@@ -152,7 +153,7 @@ public final class EHRDatabase: Sendable {
     /// the log and how many of them are now in the database file; nil on PostgreSQL.
     @discardableResult
     public func checkpointWAL(restart: Bool = true) async throws -> (logFrames: Int, checkpointedFrames: Int)? {
-        guard dialect == .sqlite, let writer = handle(on: sqliteLoop), let checkpointer = checkpointHandle() else { return nil }
+        guard dialect == .sqlite, let writer = handle(on: sqliteLoop), let checkpointer = handle(on: sqliteLoop, side: .sqliteCheckpoints) else { return nil }
         struct Row: Decodable {
             var log: Int
             var checkpointed: Int
@@ -183,16 +184,6 @@ public final class EHRDatabase: Sendable {
             try await sql.raw("PRAGMA busy_timeout=\(unsafeRaw: String(Self.writerLockWait))").run()
             return row.map { ($0.log, $0.checkpointed) }
         }
-    }
-
-    /// SQLite: the checkpointer's connection (on the writer's loop, so always the same one).
-    private func checkpointHandle() -> (any Database)? {
-        guard !isShutDown else { return nil }
-        let key = HandleKey(database: DatabaseID.sqliteCheckpoints.string, loop: ObjectIdentifier(sqliteLoop))
-        if let handle = handles.withLockedValue({ $0[key] }) { return handle }
-        guard let handle = databases.database(.sqliteCheckpoints, logger: logger, on: sqliteLoop) else { return nil }
-        handles.withLockedValue { $0[key] = handle }
-        return handle
     }
 
     /// Milliseconds the checkpoint waits for readers still on the old log (a list takes well under one).

@@ -47,8 +47,7 @@ public actor AuditWriter {
                 try await write(drafts)
                 eventsWritten += drafts.count
                 flushes += 1
-                let (seconds, attoseconds) = (ContinuousClock.now - start).components
-                Metrics.Timer(label: "ehr_audit_flush_duration_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                Metrics.Timer(label: "ehr_audit_flush_duration_seconds").recordNanoseconds(BackgroundWorkMetrics.nanoseconds(since: start))
                 Recorder(label: "ehr_audit_batch_size", aggregate: true).record(drafts.count)
                 for item in batch { item.done.resume() }
             } catch {

@@ -9,33 +9,30 @@ struct SQLiteCompactAccessIndex: AsyncMigration {
     var name: String { "SQLiteCompactAccessIndex" }
 
     func prepare(on database: any Database) async throws {
+        try await Self.remake(withoutRowID: true, on: database)
+    }
+
+    func revert(on database: any Database) async throws {
+        try await Self.remake(withoutRowID: false, on: database)
+    }
+
+    /// Makes the table again in the given form with the same rows and triggers, in one transaction.
+    private static func remake(withoutRowID: Bool, on database: any Database) async throws {
         try await database.transaction { db in
             try await execute(
                 [
                     """
-                    CREATE TABLE audit_event_patients_compact (
+                    CREATE TABLE audit_event_patients_remade (
                         tenant_id TEXT NOT NULL,
                         patient_id TEXT NOT NULL,
                         seq BIGINT NOT NULL,
                         PRIMARY KEY (tenant_id, patient_id, seq)
-                    ) WITHOUT ROWID
+                    )\(withoutRowID ? " WITHOUT ROWID" : "")
                     """,
-                    "INSERT INTO audit_event_patients_compact (tenant_id, patient_id, seq) SELECT tenant_id, patient_id, seq FROM audit_event_patients",
+                    "INSERT INTO audit_event_patients_remade (tenant_id, patient_id, seq) SELECT tenant_id, patient_id, seq FROM audit_event_patients",
                     "DROP TABLE audit_event_patients",
-                    "ALTER TABLE audit_event_patients_compact RENAME TO audit_event_patients",
-                ] + Self.appendOnlyTriggers, on: db)
-        }
-    }
-
-    func revert(on database: any Database) async throws {
-        try await database.transaction { db in
-            try await execute(
-                [
-                    "CREATE TABLE audit_event_patients_rowid (tenant_id TEXT NOT NULL, patient_id TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tenant_id, patient_id, seq))",
-                    "INSERT INTO audit_event_patients_rowid (tenant_id, patient_id, seq) SELECT tenant_id, patient_id, seq FROM audit_event_patients",
-                    "DROP TABLE audit_event_patients",
-                    "ALTER TABLE audit_event_patients_rowid RENAME TO audit_event_patients",
-                ] + Self.appendOnlyTriggers, on: db)
+                    "ALTER TABLE audit_event_patients_remade RENAME TO audit_event_patients",
+                ] + appendOnlyTriggers, on: db)
         }
     }
 
