@@ -140,6 +140,10 @@ public final class EHRDatabase: Sendable {
     /// ``SQLitePreparedReads/reprepares()``); nil on PostgreSQL.
     func preparedReadsReprepares() -> Int? { sqlitePreparedReads?.reprepares() }
 
+    /// SQLite: how many hot-list statements met a lock on the caller's thread and waited on the thread pool
+    /// instead (see ``SQLitePreparedReads``); nil on PostgreSQL.
+    func preparedReadsMovedForLocks() -> Int? { sqlitePreparedReads?.statementsMovedForLocks() }
+
     /// SQLite: copies the write-ahead log into the database file and lets the next write start the log over, in two
     /// steps. A passive checkpoint on a connection of its own copies the bulk beside the writer, which goes on
     /// committing; alone it never caught up with a busy writer, so the log was never started over and every commit

@@ -9,14 +9,21 @@ import VaporCSQLite
 /// SQLite's hot list read on read-only connections of its own that keep each statement prepared. sqlite-nio
 /// prepares every statement again and keeps no cache (its connection handle is internal): the list's readers
 /// spent 80 of their 267 µs per request in `sqlite3Prepare` (`perf script` of `PROFILE_DB=sqlite bench/profile`).
-/// Statements run on NIO's thread pool like sqlite-nio's; a connection serves one statement at a time, and there
-/// are never more connections than the pool has threads.
+///
+/// A statement runs on the caller's thread (an event loop, in the server) as long as it never waits for a lock:
+/// the list is one bounded, index-driven read of pages in memory (about 100 µs), and handing it to NIO's thread
+/// pool and back cost the server 60 of its 515 µs of CPU a request (the wake-ups and switches of two hops). A
+/// reader meets a lock only while the log is being recovered or another process holds the file exclusively; that
+/// statement fails at once with `SQLITE_BUSY` and runs again on the thread pool, where it waits, sleeping, as the
+/// writer does. A connection serves one statement at a time; there are never more than the callers' threads and
+/// the pool's.
 final class SQLitePreparedReads: Sendable {
     /// The SQLite URI naming the database read-only (``EHRDatabase/readOnlyURI(_:)``).
     private let uri: String
     private let threadPool: NIOThreadPool
     /// Connections waiting for a statement; nil once shut down.
     private let idle = NIOLockedValueBox<[Connection]?>([])
+    private let lockWaits = NIOLockedValueBox(0)
     /// Distinct statements kept per connection; past it the connection starts its cache over (the list's text
     /// varies only with its filters and page size, so this is never reached in practice).
     static let statementsPerConnection = 64
@@ -33,14 +40,24 @@ final class SQLitePreparedReads: Sendable {
         let encoder = SQLiteDataEncoder()
         let binds = try serializer.binds.map { try encoder.encode($0) }
         let sql = serializer.sql
-        return try await threadPool.runIfActive { [self] in
-            let connection = try checkOut()
-            // A connection whose statement failed is not put back (it closes as it goes).
-            let rows = try connection.run(sql, binds)
-            checkIn(connection)
-            return rows
+        do {
+            return try run(sql, binds, waitingForLocks: false)
+        } catch let failure as SQLiteReadFailure where failure.isBusy {
+            lockWaits.withLockedValue { $0 += 1 }
         }
+        return try await threadPool.runIfActive { [self] in try run(sql, binds, waitingForLocks: true) }
     }
+
+    private func run(_ sql: String, _ binds: [SQLiteData], waitingForLocks: Bool) throws -> [[SQLiteData]] {
+        let connection = try checkOut()
+        // A connection whose statement failed is not put back (it closes as it goes).
+        let rows = try connection.run(sql, binds, waitingForLocks: waitingForLocks)
+        checkIn(connection)
+        return rows
+    }
+
+    /// How many statements met a lock on the caller's thread and ran again on the thread pool; for tests.
+    func statementsMovedForLocks() -> Int { lockWaits.withLockedValue { $0 } }
 
     /// How many times SQLite prepared the idle connections' kept statements again (a statement expired by a
     /// schema change or by clearing its values); for tests.
@@ -66,6 +83,7 @@ final class SQLitePreparedReads: Sendable {
     private final class Connection: @unchecked Sendable {
         private let handle: OpaquePointer
         private var statements: [String: OpaquePointer] = [:]
+        private var waitsForLocks = false
 
         init(uri: String) throws {
             var handle: OpaquePointer?
@@ -76,8 +94,7 @@ final class SQLitePreparedReads: Sendable {
                 throw SQLiteReadFailure(code: status, message: message)
             }
             self.handle = handle
-            // A reader meets a lock only while the log is being started over; it waits, sleeping, as the writer does.
-            sqlite_nio_sqlite3_busy_timeout(handle, Int32(EHRDatabase.writerLockWait))
+            sqlite_nio_sqlite3_busy_timeout(handle, 0)
         }
 
         deinit {
@@ -85,7 +102,13 @@ final class SQLitePreparedReads: Sendable {
             sqlite_nio_sqlite3_close_v2(handle)
         }
 
-        func run(_ sql: String, _ binds: [SQLiteData]) throws -> [[SQLiteData]] {
+        /// `waitingForLocks`: whether a lock is waited for (sleeping, up to ``EHRDatabase/writerLockWait``) or fails
+        /// the statement at once with `SQLITE_BUSY`.
+        func run(_ sql: String, _ binds: [SQLiteData], waitingForLocks: Bool) throws -> [[SQLiteData]] {
+            if waitingForLocks != waitsForLocks {
+                sqlite_nio_sqlite3_busy_timeout(handle, waitingForLocks ? Int32(EHRDatabase.writerLockWait) : 0)
+                waitsForLocks = waitingForLocks
+            }
             let statement = try prepared(sql)
             // Every parameter is bound again on each run, so the old values are never cleared first: clearing them
             // expired the statement and SQLite prepared it again inside the next step (`sqlite3Reprepare`, 69 µs a
@@ -172,4 +195,6 @@ struct SQLiteReadFailure: Error, CustomStringConvertible {
     let code: Int32
     let message: String
     var description: String { "SQLite error \(code): \(message)" }
+    /// Whether the statement failed because it met a lock (`SQLITE_BUSY` or one of its extended codes).
+    var isBusy: Bool { code & 0xff == SQLITE_BUSY }
 }

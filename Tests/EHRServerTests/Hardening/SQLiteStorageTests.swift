@@ -1,5 +1,8 @@
 import Foundation
+import Logging
+import NIOPosix
 import SQLKit
+import SQLiteKit
 import SQLiteNIO
 import Testing
 
@@ -64,6 +67,37 @@ import Testing
             }
             #expect(world.services.database.preparedReadsReprepares() == 0)
         }
+    }
+
+    /// The hot list reads on the caller's thread (an event loop) only while it meets no lock: when another
+    /// connection holds the file exclusively, the read does not wait there but on the thread pool, and answers
+    /// once the lock is gone. (A file of its own: a connection cannot take a served database exclusively.)
+    @Test func aPreparedReadThatMeetsALockWaitsOffTheCallersThread() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ehr-lock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("held.sqlite").path
+        let holder = try await SQLiteConnection.open(storage: .file(path: path))
+        for statement in ["PRAGMA journal_mode=WAL", "CREATE TABLE kept (x INTEGER)", "INSERT INTO kept VALUES (1), (2), (3)", "PRAGMA locking_mode=EXCLUSIVE"] {
+            try await holder.query(statement, [], { _ in })
+        }
+        try await holder.query("BEGIN IMMEDIATE", [], { _ in })
+        try await holder.query("COMMIT", [], { _ in })
+        let reads = SQLitePreparedReads(uri: EHRDatabase.readOnlyURI(path))
+        defer { reads.shutdown() }
+        let released = Task {
+            try await Task.sleep(for: .milliseconds(400))
+            try await holder.close()
+        }
+        let started = ContinuousClock.now
+        // The dialect only serializes the statement; nothing runs on this database.
+        let dialect = ClosedSQLDatabase(logger: Logger(label: "test"), eventLoop: MultiThreadedEventLoopGroup.singleton.any(), dialect: SQLiteDialect())
+        let rows = try await reads.rows("SELECT COUNT(*) FROM kept", dialect: dialect)
+        let waited = ContinuousClock.now - started
+        try await released.value
+        #expect(rows == [[.integer(3)]])
+        #expect(reads.statementsMovedForLocks() == 1)
+        #expect(waited > .milliseconds(300), "the read answered after \(waited), while the file was held")
     }
 
     /// Each booking answered 201 is in the very next list, while other lists keep the read connections busy.
