@@ -78,7 +78,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("held.sqlite").path
         let holder = try await SQLiteConnection.open(storage: .file(path: path))
-        for statement in ["PRAGMA journal_mode=WAL", "CREATE TABLE kept (x INTEGER)", "INSERT INTO kept VALUES (1), (2), (3)", "PRAGMA locking_mode=EXCLUSIVE"] {
+        for statement in ["PRAGMA journal_mode=WAL", "CREATE TABLE kept (x INTEGER)", "INSERT INTO kept VALUES (1), (2), (3)", "PRAGMA locking_mode=EXCLUSIVE"]
+        {
             try await holder.query(statement, [], { _ in })
         }
         try await holder.query("BEGIN IMMEDIATE", [], { _ in })
