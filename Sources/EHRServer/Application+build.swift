@@ -37,6 +37,7 @@ public func buildRouter(services: AppServices) throws -> Router<AppRequestContex
     // Router middleware runs after the router matched a route, so OperationMiddleware classifies each request
     // by the operation it will reach (trailing and doubled slashes match the same route); everything after it
     // reads that classification instead of the path.
+    router.add(middleware: ConnectionLoopMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: OperationMiddleware(strictTransportSecurity: services.configuration.environment == .production))
     let renderer = try WebRenderer()

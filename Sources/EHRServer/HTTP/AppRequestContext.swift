@@ -6,6 +6,8 @@ import NIOCore
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The loop of the request's connection (see ``ConnectionLoopMiddleware``).
+    let eventLoop: any EventLoop
     /// Which operation this request is; every middleware after ``OperationMiddleware`` reads it.
     var route: RequestRoute = .unknown
     /// For a page: the browser's session, when signed in (set by ``WebGate``).
@@ -16,6 +18,7 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.eventLoop = source.channel.eventLoop
     }
 
     /// Bodies above 1 MiB are refused with 413 before any handler sees them.
