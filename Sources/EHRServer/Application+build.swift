@@ -34,10 +34,10 @@ public func buildApplication(services: AppServices) throws -> some ApplicationPr
 /// The router with every middleware and every generated route. Exposed for in-process tests.
 public func buildRouter(services: AppServices) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ConnectionLoopMiddleware())
     // Router middleware runs after the router matched a route, so OperationMiddleware classifies each request
     // by the operation it will reach (trailing and doubled slashes match the same route); everything after it
     // reads that classification instead of the path.
-    router.add(middleware: ConnectionLoopMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: OperationMiddleware(strictTransportSecurity: services.configuration.environment == .production))
     let renderer = try WebRenderer()

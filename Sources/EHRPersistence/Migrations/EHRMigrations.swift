@@ -22,8 +22,7 @@ public enum EHRMigrations {
         list.append(MessagingSchema(dialect: dialect))
         list.append(NotificationSchema(dialect: dialect))
         list.append(TelevisitSchema(dialect: dialect))
-        if dialect == .sqlite { list += [SQLiteDeferredAccessIndex(), SQLiteAuditHeadTriggers()] }
-        if dialect == .sqlite { list.append(SQLiteCompactAccessIndex()) }
+        if dialect == .sqlite { list += [SQLiteDeferredAccessIndex(), SQLiteAuditHeadTriggers(), SQLiteCompactAccessIndex()] }
         if dialect == .postgres { list.append(PostgresUnlockedTenantKeys()) }
         return list
     }
