@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""An open-loop load at a constant mean rate: requests arrive as a Poisson process (independent clients), each on
+"""(bench/open_loop runs the C version of this generator, bench/open_loop.c; BENCH_OPEN_LOOP=python runs this one.)
+An open-loop load at a constant mean rate: requests arrive as a Poisson process (independent clients), each on
 an idle keep-alive connection (a new one when none is idle), and its latency counts from the moment it was due, so
 a slow answer cannot hide the queue behind it. hey -q ticks all its workers at once, which sends bursts of
 -c requests; this does not. Prints a summary in hey's format (bench/figures.py reads it).
