@@ -138,12 +138,11 @@ static void send_more(connection *c) {
 
 static void issue(double due) {
     int fd = idle_count ? idle[--idle_count] : open_connection();
-    outstanding++;
     if (fd < 0) {
         if (due >= start) errors_other++;
-        outstanding--;
         return;
     }
+    outstanding++;
     connection *c = &conns[fd];
     c->busy = 1;
     c->due = due;
