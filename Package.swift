@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "EHRServer",
             dependencies: [
-                "EHRDomain", "EHRAPI", "EHRPersistence", "EHRSecurity", "EHRWire",
+                "EHRDomain", "EHRAPI", "EHRPersistence", "EHRSecurity", "EHRWire", "CEHRAllocator",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -116,6 +116,8 @@ let package = Package(
         // The Swift runtime's global-executor hook, reached at link time (see its header): NIO's dlsym cannot see it in
         // the statically linked build that ships.
         .target(name: "CEHRConcurrencyHook", linkerSettings: [.linkedLibrary("dl")]),
+        // glibc's allocator thresholds for the embedded SQLite default (see EHRServer's AllocatorTuning).
+        .target(name: "CEHRAllocator"),
         // The client core an iOS app links: generated client, session, offline store, view models. No NIO or server imports.
         .target(
             name: "EHRClient",
@@ -144,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "EHRServerTests",
             dependencies: [
-                "EHRServer", "EHRWire",
+                "EHRServer", "EHRWire", "CEHRAllocator",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

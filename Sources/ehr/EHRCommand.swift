@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
             if let hostname { configuration.hostname = hostname }
             if let port { configuration.port = port }
         }
-        services.logger.info("concurrency executor", metadata: ["executor": "\(executor.rawValue)"])
+        let tuned = AllocatorTuning.apply(for: services.database.dialect, environment: ProcessInfo.processInfo.environment)
+        services.logger.info("concurrency executor", metadata: ["executor": "\(executor.rawValue)", "malloc_tuned": "\(tuned)"])
         try await prepareDatabase(services: services)
         let app = try buildApplication(services: services)
         let base = "http://\(services.configuration.hostname):\(services.configuration.port)"
