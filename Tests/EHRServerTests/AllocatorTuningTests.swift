@@ -2,11 +2,11 @@ import CEHRAllocator
 import EHRPersistence
 import Testing
 
+@testable import EHRServer
+
 #if canImport(Glibc)
     import Glibc
 #endif
-
-@testable import EHRServer
 
 /// glibc's allocator thresholds are fixed for the embedded SQLite default only (see ``AllocatorTuning``).
 @Suite("Allocator tuning")
