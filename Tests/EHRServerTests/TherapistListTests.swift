@@ -24,7 +24,7 @@ struct TherapistListTests {
                 for (hour, patient, therapist) in [
                     (9, demo.john, demo.smith), (11, demo.john, demo.johnson), (13, demo.bob, demo.smith), (15, demo.bob, demo.johnson),
                 ] {
-                    booked.append((try await book(world, patient: patient, therapist: therapist, day: day, hour: hour), patient, therapist))
+                    booked.append((try await world.bookTelevisit(patient: patient, therapist: therapist, day: day, hour: hour), patient, therapist))
                 }
             }
             func expected(for therapist: UUID, patientsOf: [UUID: UUID]) async throws -> [String] {
@@ -61,7 +61,7 @@ struct TherapistListTests {
     @Test(arguments: TestBackend.all)
     func careTherapistCannotBeForged(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
-            let id = try await book(world, patient: demo.john, therapist: demo.johnson, day: 2, hour: 10)
+            let id = try await world.bookTelevisit(patient: demo.john, therapist: demo.johnson, day: 2, hour: 10)
             let owner = world.owner.sql
             try await owner.raw("UPDATE appointments SET care_therapist_id = \(bind: demo.johnson) WHERE id = \(bind: UUID(uuidString: id)!)").run()
             struct Row: Decodable { var care_therapist_id: UUID }
@@ -126,8 +126,8 @@ struct TherapistListTests {
     func preparedFastPathMatchesTheGeneralPath(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             for day in 1...3 {
-                _ = try await book(world, patient: demo.john, therapist: demo.johnson, day: day, hour: 8)
-                _ = try await book(world, patient: demo.bob, therapist: demo.smith, day: day, hour: 12)
+                _ = try await world.bookTelevisit(patient: demo.john, therapist: demo.johnson, day: day, hour: 8)
+                _ = try await world.bookTelevisit(patient: demo.bob, therapist: demo.smith, day: day, hour: 12)
             }
             let store = world.services.store
             let now = Date()
@@ -200,19 +200,6 @@ struct TherapistListTests {
     }
 
     // MARK: helpers
-
-    private func book(_ world: TestWorld, patient: UUID, therapist: UUID, day: Int, hour: Int) async throws -> String {
-        let today = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
-        let start = Date(timeIntervalSince1970: today + Double(day * 86_400 + hour * 3600))
-        let reply = try await world.call(
-            .post, "/api/v1/appointments", as: .admin,
-            json: [
-                "patientId": patient.lowercasedString, "therapistId": therapist.lowercasedString, "startsAt": RFC3339Text.format(start),
-                "endsAt": RFC3339Text.format(start.addingTimeInterval(50 * 60)), "timeZone": "America/New_York", "kind": "televisit",
-            ])
-        try #require(reply.status == .created, "booking: \(reply.text)")
-        return try #require(reply.json["id"] as? String)
-    }
 
     /// Every id of the upcoming list, following `nextCursor`.
     private func pageThrough(_ world: TestWorld, as account: TestWorld.Account, limit: Int) async throws -> [String] {
