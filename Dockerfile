@@ -28,9 +28,10 @@ COPY . .
 
 # Release build of the server only. --static-swift-stdlib links the Swift runtime, Foundation and ICU data
 # into the binary. -cross-module-optimization lets the compiler specialise and inline the libraries' generic code
-# (NIO, Hummingbird, PostgresNIO) in the server's hot paths: about 5% less server CPU a request (docs/performance.md). The binary, every resource bundle SwiftPM put next to it (mentalspace-ehr_EHRAPI.resources
-# holds openapi.yaml, found through Bundle.module beside the executable) and the toolchain's static
-# backtracer (for readable crash logs) are staged for the runtime image.
+# (NIO, Hummingbird, PostgresNIO) in the server's hot paths: about 5% less server CPU a request
+# (docs/performance.md). bench/run builds with the same flags. The binary, every resource bundle SwiftPM put next
+# to it (mentalspace-ehr_EHRAPI.resources holds openapi.yaml, found through Bundle.module beside the executable)
+# and the toolchain's static backtracer (for readable crash logs) are staged for the runtime image.
 RUN swift build -c release --product ehr --static-swift-stdlib -Xswiftc -cross-module-optimization \
     && bin_path="$(swift build -c release --show-bin-path)" \
     && mkdir -p /staging \
