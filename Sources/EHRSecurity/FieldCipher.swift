@@ -53,14 +53,43 @@ public struct FieldCipher: Sendable {
     public func encrypt(_ plaintext: Data, context: FieldContext) throws -> String {
         var header = Data([Self.formatByte])
         withUnsafeBytes(of: keyring.currentVersion.bigEndian) { header.append(contentsOf: $0) }
+        let associated = context.associatedData(header: header)
+        // The envelope written in one buffer by the key's kept schedule (see AESGCMContext).
+        if let sealer = keyring.context(version: keyring.currentVersion) {
+            let bodyStart = Self.headerSize + Self.nonceSize
+            var envelope = [UInt8](repeating: 0, count: bodyStart + plaintext.count + Self.tagSize)
+            let sealed = envelope.withUnsafeMutableBytes { out in
+                out.copyBytes(from: header)
+                let nonce = UnsafeMutableRawBufferPointer(rebasing: out[Self.headerSize..<bodyStart])
+                Self.randomNonce(into: nonce)
+                return plaintext.withUnsafeBytes { plaintext in
+                    associated.withUnsafeBytes { associated in
+                        sealer.seal(
+                            plaintext, nonce: UnsafeRawBufferPointer(nonce), authenticating: associated,
+                            into: UnsafeMutableRawBufferPointer(rebasing: out[bodyStart...]))
+                    }
+                }
+            }
+            if sealed { return Self.prefix + Data(envelope).base64EncodedString() }
+        }
         let box = try AES.GCM.seal(
             plaintext, using: keyring.currentKey, nonce: AES.GCM.Nonce(),
-            authenticating: context.associatedData(header: header))
+            authenticating: associated)
         var out = header
         out.append(contentsOf: box.nonce)
         out.append(box.ciphertext)
         out.append(box.tag)
         return Self.prefix + out.base64EncodedString()
+    }
+
+    /// Twelve bytes from the system's random source (as `AES.GCM.Nonce()` takes them): a nonce is never reused under
+    /// a key only by chance, at 2^-96 a pair.
+    static func randomNonce(into nonce: UnsafeMutableRawBufferPointer) {
+        precondition(nonce.count == nonceSize)
+        var generator = SystemRandomNumberGenerator()
+        withUnsafeBytes(of: (generator.next() as UInt64, generator.next() as UInt32)) { random in
+            nonce.copyBytes(from: UnsafeRawBufferPointer(rebasing: random[..<nonceSize]))
+        }
     }
 
     /// Encrypts a UTF-8 string.
@@ -73,7 +102,7 @@ public struct FieldCipher: Sendable {
     public func decrypt(_ stored: String, context: FieldContext) throws -> Data {
         let bytes = try Self.decodeEnvelope(stored)
         let version = bytes.readUInt32BE(at: 1)
-        guard let opener = keyring.opener(version: version) else { throw FieldCipherError.unknownKeyVersion(version) }
+        guard let opener = keyring.context(version: version) else { throw FieldCipherError.unknownKeyVersion(version) }
         let bodyStart = bytes.startIndex + Self.headerSize
         let associated = context.associatedData(header: bytes[..<bodyStart])
         // After the header the envelope is GCM's own combined form (nonce | ciphertext | tag), opened in place.

@@ -19,10 +19,10 @@ public struct TenantKeyring: Sendable {
     /// Version used by ``FieldCipher`` for new ciphertexts.
     public private(set) var currentVersion: UInt32
     private var keys: [UInt32: SymmetricKey] {
-        didSet { openers = Self.openers(keys) }
+        didSet { contexts = Self.contexts(keys) }
     }
-    /// Each key's schedule made once, for ``FieldCipher``'s opens (see ``AESGCMOpener``).
-    private var openers: [UInt32: AESGCMOpener]
+    /// Each key's schedule made once, for ``FieldCipher`` (see ``AESGCMContext``).
+    private var contexts: [UInt32: AESGCMContext]
 
     /// Creates a keyring from explicit keys.
     /// - Throws: ``TenantKeyringError`` when `currentVersion` is absent or a key is not 256 bits.
@@ -31,12 +31,12 @@ public struct TenantKeyring: Sendable {
         for (v, k) in keys where k.bitCount != 256 { throw TenantKeyringError.invalidKeySize(version: v) }
         self.tenantID = tenantID
         self.keys = keys
-        self.openers = Self.openers(keys)
+        self.contexts = Self.contexts(keys)
         self.currentVersion = currentVersion
     }
 
-    private static func openers(_ keys: [UInt32: SymmetricKey]) -> [UInt32: AESGCMOpener] {
-        keys.compactMapValues { AESGCMOpener(key: $0) }
+    private static func contexts(_ keys: [UInt32: SymmetricKey]) -> [UInt32: AESGCMContext] {
+        keys.compactMapValues { AESGCMContext(key: $0) }
     }
 
     /// Creates a keyring holding one freshly generated key as version `version` (default 1).
@@ -51,8 +51,8 @@ public struct TenantKeyring: Sendable {
     /// The key for `version`, or nil when unknown.
     public func key(version: UInt32) -> SymmetricKey? { keys[version] }
 
-    /// The opener for `version`'s key, or nil when unknown.
-    func opener(version: UInt32) -> AESGCMOpener? { openers[version] }
+    /// The kept schedule of `version`'s key, or nil when unknown.
+    func context(version: UInt32) -> AESGCMContext? { contexts[version] }
 
     /// The key for ``currentVersion``.
     public var currentKey: SymmetricKey { keys[currentVersion]! }

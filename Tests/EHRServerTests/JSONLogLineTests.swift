@@ -55,4 +55,22 @@ struct JSONLogLineTests {
         let time = try #require(fields["time"].flatMap { try? Date($0, strategy: .iso8601) })
         #expect(abs(time.timeIntervalSince(before)) < 5)
     }
+
+    @Test func linesReachTheDescriptorWholeAndAClosedOneIsNoCrash() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let line = Array(String(repeating: "é", count: 3_000).utf8) + [UInt8(ascii: "\n")]
+        JSONLogHandler.writeAll(line, to: ends[1])
+        close(ends[1])
+        var read: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(ends[0], $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            read += chunk[..<count]
+        }
+        close(ends[0])
+        #expect(read == line)
+        JSONLogHandler.writeAll(line, to: ends[1])  // closed now: the line is dropped, the process goes on
+    }
 }

@@ -23,7 +23,7 @@ extension Validator {
     /// A UUID entered in `field`; a malformed one is an error naming the field.
     public mutating func uuid(_ raw: String?, _ field: String) -> UUID? {
         guard let raw, !raw.isEmpty else { return nil }
-        guard let id = UUID(uuidString: raw) else {
+        guard let id = UUID(parsing: raw) else {
             add(field, "must be a UUID")
             return nil
         }

@@ -28,7 +28,7 @@ struct APIHandler: APIProtocol {
 extension APIHandler {
     /// A path id: anything but a UUID is a malformed request (400) naming the parameter.
     func pathID(_ raw: String, field: String = "id") throws -> UUID {
-        guard let id = UUID(uuidString: raw) else {
+        guard let id = UUID(parsing: raw) else {
             throw ProblemError.badRequest("\(field) must be a UUID.", errors: [FieldError(field, "must be a UUID")])
         }
         return id

@@ -30,8 +30,8 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields: [String: String] = [:]
         fields.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 6)
-        for (key, value) in metadata { fields[key] = "\(value)" }
-        for (key, value) in event.metadata ?? [:] { fields[key] = "\(value)" }
+        for (key, value) in metadata { fields[key] = Self.text(value) }
+        for (key, value) in event.metadata ?? [:] { fields[key] = Self.text(value) }
         // Only the error's type: its description may quote input.
         if let error = event.error { fields["error.type"] = "\(type(of: error))" }
         fields["time"] = RFC3339.format(Date())
@@ -59,10 +59,37 @@ public struct JSONLogHandler: LogHandler {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A metadata value as its text; a string as it is (interpolating it made a copy per field per line).
+    private static func text(_ value: Logger.MetadataValue) -> String {
+        if case .string(let string) = value { return string }
+        return "\(value)"
+    }
+
     private static let lock = NIOLock()
 
     /// Writes a line to standard error (whole lines, never interleaved).
     public static let standardError: Sink = { line in
-        lock.withLock { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        lock.withLock { writeAll(bytes, to: STDERR_FILENO) }
+    }
+
+    /// Writes `bytes` whole to `descriptor`, again after a partial write or an interrupted one. A line that cannot be
+    /// written (standard error closed) is dropped: `FileHandle.write` stopped the process there, and a request must not
+    /// fail for its log line.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 }

@@ -30,9 +30,9 @@ public enum EHRMetrics {
     /// A request answered: `http_requests_total{method, route, status="2xx"}` and its latency.
     static func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         _ = bootstrap
-        let dimensions = [("method", method), ("route", route)]
-        Counter(label: "http_requests_total", dimensions: dimensions + [("status", "\(status / 100)xx")]).increment()
-        Metrics.Timer(label: "http_request_duration_seconds", dimensions: dimensions).recordNanoseconds(duration.nanoseconds)
+        let series = RequestSeries.series(method: method, route: route, statusClass: status / 100)
+        series.count.increment()
+        series.duration.recordNanoseconds(duration.nanoseconds)
     }
 
     /// A sign-in refused for wrong credentials (not for throttling).
