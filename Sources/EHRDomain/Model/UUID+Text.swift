@@ -11,25 +11,28 @@ extension UUID {
     }
 
     /// Writes ``lowercasedString``'s 36 bytes at the start of `out`, which must hold at least 36 (for writers that
-    /// put ids straight into a buffer).
+    /// put ids straight into a buffer). A list answer and its audit event write a few hundred ids (1% of the
+    /// server's samples per list request before this table).
     public func writeLowercased(into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count >= 36)
+        let text = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // A table instead of a branch per digit (taken at random: half its predictions missed); a literal, not a
+        // static array, so no lazy initialiser is asked each time.
+        let digits: StaticString = "0123456789abcdef"
+        let digit = digits.utf8Start
         withUnsafeBytes(of: uuid) { bytes in
-            var index = 0
-            for (position, byte) in bytes.enumerated() {
-                if position == 4 || position == 6 || position == 8 || position == 10 {
-                    out[index] = UInt8(ascii: "-")
-                    index += 1
-                }
-                out[index] = Self.hexDigit(byte >> 4)
-                out[index + 1] = Self.hexDigit(byte & 0x0f)
-                index += 2
+            for index in 0..<16 {
+                let byte = bytes[index]
+                let dashesBefore = (index >= 4 ? 1 : 0) + (index >= 6 ? 1 : 0) + (index >= 8 ? 1 : 0) + (index >= 10 ? 1 : 0)
+                let place = index * 2 + dashesBefore
+                text[place] = digit[Int(byte >> 4)]
+                text[place + 1] = digit[Int(byte & 0x0f)]
             }
         }
-    }
-
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+        text[8] = UInt8(ascii: "-")
+        text[13] = UInt8(ascii: "-")
+        text[18] = UInt8(ascii: "-")
+        text[23] = UInt8(ascii: "-")
     }
 
     /// The UUID of `text`, accepting exactly what `UUID(uuidString:)` accepts. The canonical 8-4-4-4-12 hex form
