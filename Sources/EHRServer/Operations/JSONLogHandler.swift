@@ -74,9 +74,9 @@ public struct JSONLogHandler: LogHandler {
         lock.withLock { writeAll(bytes, to: STDERR_FILENO) }
     }
 
-    /// Writes `bytes` whole to `descriptor`, again after a partial write or an interrupted one. A line that cannot be
-    /// written (standard error closed) is dropped: `FileHandle.write` stopped the process there, and a request must not
-    /// fail for its log line.
+    /// Writes `bytes` whole to `descriptor`, again after a partial write or an interrupted one. A line the descriptor
+    /// refuses (closed, or full and non-blocking) is dropped: `FileHandle.write` stopped the process there, and a
+    /// request must not fail for its log line. (A pipe whose reader has gone still raises SIGPIPE, as before.)
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
