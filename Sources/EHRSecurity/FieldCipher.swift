@@ -54,32 +54,27 @@ public struct FieldCipher: Sendable {
         var header = Data([Self.formatByte])
         withUnsafeBytes(of: keyring.currentVersion.bigEndian) { header.append(contentsOf: $0) }
         let associated = context.associatedData(header: header)
-        // The envelope written in one buffer by the key's kept schedule (see AESGCMContext).
-        if let sealer = keyring.context(version: keyring.currentVersion) {
-            let bodyStart = Self.headerSize + Self.nonceSize
-            var envelope = [UInt8](repeating: 0, count: bodyStart + plaintext.count + Self.tagSize)
-            let sealed = envelope.withUnsafeMutableBytes { out in
-                out.copyBytes(from: header)
-                let nonce = UnsafeMutableRawBufferPointer(rebasing: out[Self.headerSize..<bodyStart])
-                Self.randomNonce(into: nonce)
-                return plaintext.withUnsafeBytes { plaintext in
-                    associated.withUnsafeBytes { associated in
-                        sealer.seal(
-                            plaintext, nonce: UnsafeRawBufferPointer(nonce), authenticating: associated,
-                            into: UnsafeMutableRawBufferPointer(rebasing: out[bodyStart...]))
-                    }
+        // The key's kept schedule (see AESGCMContext); without one the version cannot be used here, as in decrypt.
+        guard let sealer = keyring.context(version: keyring.currentVersion) else {
+            throw FieldCipherError.unknownKeyVersion(keyring.currentVersion)
+        }
+        let bodyStart = Self.headerSize + Self.nonceSize
+        var envelope = [UInt8](repeating: 0, count: bodyStart + plaintext.count + Self.tagSize)
+        let sealed = envelope.withUnsafeMutableBytes { out in
+            out.copyBytes(from: header)
+            let nonce = UnsafeMutableRawBufferPointer(rebasing: out[Self.headerSize..<bodyStart])
+            Self.randomNonce(into: nonce)
+            return plaintext.withUnsafeBytes { plaintext in
+                associated.withUnsafeBytes { associated in
+                    sealer.seal(
+                        plaintext, nonce: UnsafeRawBufferPointer(nonce), authenticating: associated,
+                        into: UnsafeMutableRawBufferPointer(rebasing: out[bodyStart...]))
                 }
             }
-            if sealed { return Self.prefix + Data(envelope).base64EncodedString() }
         }
-        let box = try AES.GCM.seal(
-            plaintext, using: keyring.currentKey, nonce: AES.GCM.Nonce(),
-            authenticating: associated)
-        var out = header
-        out.append(contentsOf: box.nonce)
-        out.append(box.ciphertext)
-        out.append(box.tag)
-        return Self.prefix + out.base64EncodedString()
+        // BoringSSL refuses only what this code never passes (a wrong nonce or output size); `AES.GCM.seal` threw then.
+        guard sealed else { throw CryptoKitError.underlyingCoreCryptoError(error: 0) }
+        return Self.prefix + Data(envelope).base64EncodedString()
     }
 
     /// Twelve bytes from the system's random source (as `AES.GCM.Nonce()` takes them): a nonce is never reused under

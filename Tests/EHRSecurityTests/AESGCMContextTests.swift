@@ -13,6 +13,17 @@ struct AESGCMContextTests {
         combined.withUnsafeBytes { c in associated.withUnsafeBytes { a in opener.open(combined: c, authenticating: a) } }
     }
 
+    /// Ciphertext then tag, or nil when the context refused.
+    private func seal(_ sealer: AESGCMContext, _ plaintext: Data, nonce: Data, _ associated: Data) -> Data? {
+        var out = [UInt8](repeating: 0xAA, count: plaintext.count + 16)
+        let sealed = out.withUnsafeMutableBytes { out in
+            plaintext.withUnsafeBytes { p in
+                nonce.withUnsafeBytes { n in associated.withUnsafeBytes { a in sealer.seal(p, nonce: n, authenticating: a, into: out) } }
+            }
+        }
+        return sealed ? Data(out) : nil
+    }
+
     @Test func opensWhatAESGCMSealsAndNothingAltered() throws {
         var generator = SystemRandomNumberGenerator()
         for round in 0..<300 {
@@ -74,16 +85,10 @@ struct AESGCMContextTests {
             let plaintext = Data((0..<(round % 7 == 0 ? 0 : Int.random(in: 1...400))).map { _ in UInt8.random(in: 0...255) })
             let associated = Data((0..<(round % 5 == 0 ? 0 : Int.random(in: 1...64))).map { _ in UInt8.random(in: 0...255) })
             let nonce = Data((0..<12).map { _ in UInt8.random(in: 0...255) })
-            var out = [UInt8](repeating: 0xAA, count: plaintext.count + 16)
-            let sealed = out.withUnsafeMutableBytes { out in
-                plaintext.withUnsafeBytes { p in
-                    nonce.withUnsafeBytes { n in associated.withUnsafeBytes { a in sealer.seal(p, nonce: n, authenticating: a, into: out) } }
-                }
-            }
-            #expect(sealed)
+            let out = try #require(seal(sealer, plaintext, nonce: nonce, associated))
             let expected = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(data: nonce), authenticating: associated)
-            #expect(Data(out) == expected.ciphertext + expected.tag, "round \(round)")
-            #expect(open(sealer, nonce + Data(out), associated) == plaintext)
+            #expect(out == expected.ciphertext + expected.tag, "round \(round)")
+            #expect(open(sealer, nonce + out, associated) == plaintext)
         }
     }
 
@@ -97,16 +102,12 @@ struct AESGCMContextTests {
                     for i in 0..<2_000 {
                         let plaintext = Data("worker \(worker) row \(i)".utf8)
                         let nonce = Data((0..<12).map { _ in UInt8.random(in: 0...255) })
-                        var out = [UInt8](repeating: 0, count: plaintext.count + 16)
-                        let sealed = out.withUnsafeMutableBytes { out in
-                            plaintext.withUnsafeBytes { p in
-                                nonce.withUnsafeBytes { n in
-                                    Data([UInt8(worker)]).withUnsafeBytes { a in sealer.seal(p, nonce: n, authenticating: a, into: out) }
-                                }
-                            }
+                        guard let out = self.seal(sealer, plaintext, nonce: nonce, Data([UInt8(worker)])) else {
+                            wrong += 1
+                            continue
                         }
-                        let box = try AES.GCM.SealedBox(combined: nonce + Data(out))
-                        if !sealed || (try? AES.GCM.open(box, using: key, authenticating: Data([UInt8(worker)]))) != plaintext { wrong += 1 }
+                        let box = try AES.GCM.SealedBox(combined: nonce + out)
+                        if (try? AES.GCM.open(box, using: key, authenticating: Data([UInt8(worker)]))) != plaintext { wrong += 1 }
                     }
                     return wrong
                 }

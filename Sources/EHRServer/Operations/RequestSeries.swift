@@ -16,7 +16,7 @@ struct RequestSeries: Sendable {
 
     /// Methods come from the HTTP parser's fixed list and routes are templates, so the table stays small; the bound
     /// only guards against a label source that ever stops being one (beyond it series are made per request again).
-    static let maximumCached = 4_096
+    private static let maximumCached = 4_096
     private static let cache = NIOLockedValueBox<[Key: RequestSeries]>([:])
 
     static func series(method: String, route: String, statusClass: Int) -> RequestSeries {
