@@ -128,10 +128,10 @@ struct TelevisitSignalingTests {
                     smith.close()
                     john.close()
                 }
+                // Dr. Smith hears John arrive (from the other instance), admits him, and hears him come in.
+                #expect(await smith.socket.next(type: "peer")?["state"] as? String == "waiting")
                 smith.socket.send(["type": "admit"])
                 #expect(await john.socket.next(type: "admitted") != nil)
-                // Dr. Smith heard John arrive, then come in.
-                #expect(await smith.socket.next(type: "peer")?["state"] as? String == "waiting")
                 #expect(await smith.socket.next(type: "peer")?["state"] as? String == "joined")
                 let roomID = try #require(smith.joined["roomId"] as? String)
                 let heardBefore = smith.socket.frames.count
@@ -191,6 +191,50 @@ struct TelevisitSignalingTests {
             let denied = try await world.storedEvents().filter { $0.action == "televisit.join" && $0.outcome == "denied" }
             let johnsonDenied = denied.contains { $0.actor_id == demo.johnson.wire && $0.patient_id == demo.john.wire }
             #expect(johnsonDenied)
+        }
+    }
+
+    /// Notices from the other instance cross PostgreSQL and may arrive late: a "waiting" of the client the therapist
+    /// has already admitted (the admit can overtake it) and a "left" of a connection no longer in the seat change
+    /// nothing and are not shown.
+    @Test(arguments: TestBackend.all)
+    func aLateNoticeDoesNotUndoTheAdmission(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let smith = try await TelevisitTestSocket.join(port: world.port, token: try await joinToken(world, .smith, demo.johnAppointment))
+            let john = try await TelevisitTestSocket.join(port: world.port, token: try await joinToken(world, .john, demo.johnAppointment))
+            defer {
+                smith.close()
+                john.close()
+            }
+            #expect(await smith.socket.next(type: "peer")?["state"] as? String == "waiting")
+            smith.socket.send(["type": "admit"])
+            #expect(await john.socket.next(type: "admitted") != nil)
+            #expect(await smith.socket.next(type: "peer")?["state"] as? String == "joined")
+
+            let roomID = try #require(smith.joined["roomId"] as? String)
+            let store = world.services.store
+            let (therapistSeat, clientSeat) = try await DatabaseScope.$current.withValue(.tenant(demo.tenantID)) {
+                (
+                    try await store.seat(tenantID: demo.tenantID, roomID: roomID, role: .therapist, now: Date()),
+                    try await store.seat(tenantID: demo.tenantID, roomID: roomID, role: .client, now: Date())
+                )
+            }
+            let to = try #require(therapistSeat?.connectionID)
+            let client = try #require(clientSeat?.connectionID)
+            func notice(from: UUID, present: Bool, admitted: Bool) -> TelevisitEnvelope {
+                TelevisitEnvelope(
+                    event: .peer, tenantID: demo.tenantID, roomID: roomID, to: to, from: from, fromRole: .client, present: present, admitted: admitted)
+            }
+            // The late notices, then a current one; one relay after the other, so they arrive in this order.
+            #expect(await world.services.relay(notice(from: client, present: true, admitted: false)))
+            #expect(await world.services.relay(notice(from: UUID(), present: false, admitted: false)))
+            #expect(await world.services.relay(notice(from: client, present: true, admitted: true)))
+            #expect(await smith.socket.next(type: "peer")?["state"] as? String == "joined", "\(smith.socket.frames)")
+
+            // Dr. Smith still sees John in the room: the offer reaches him.
+            smith.socket.send(["type": "signal", "kind": "offer", "data": ["type": "offer", "sdp": "v=0"]])
+            let offer = await john.socket.next(type: "signal")
+            #expect(offer?["from"] as? String == "therapist", "\(smith.socket.frames)")
         }
     }
 

@@ -209,13 +209,7 @@ final class TelevisitSession: Sendable {
             case .peer:
                 let present = envelope.present ?? false
                 let admitted = envelope.admitted ?? false
-                state.withLockedValue { state in
-                    if present {
-                        state.peer = Peer(connectionID: envelope.from, admitted: admitted)
-                    } else if state.peer?.connectionID == envelope.from {
-                        state.peer = nil
-                    }
-                }
+                guard state.withLockedValue({ Self.take(envelope.from, present: present, admitted: admitted, into: &$0) }) else { continue }
                 send(["type": "peer", "role": envelope.fromRole.rawValue, "state": present ? (admitted ? "joined" : "waiting") : "left"])
             case .admitted:
                 guard participant.role == .client else { continue }
@@ -230,6 +224,21 @@ final class TelevisitSession: Sendable {
                 if accepted, let text { framesContinuation.yield(text) }
             }
         }
+    }
+
+    /// Applies the other seat's notice to `state`; false when the notice is stale and is dropped. Notices from
+    /// another instance cross PostgreSQL and can arrive after what this socket did meanwhile: a client's "waiting"
+    /// after this therapist admitted that very connection (admission never goes back for a connection), or a
+    /// "left" of a connection the seat has since been taken from.
+    private static func take(_ from: UUID, present: Bool, admitted: Bool, into state: inout State) -> Bool {
+        if present {
+            if let peer = state.peer, peer.connectionID == from, peer.admitted, !admitted { return false }
+            state.peer = Peer(connectionID: from, admitted: admitted)
+            return true
+        }
+        if let peer = state.peer, peer.connectionID != from { return false }
+        state.peer = nil
+        return true
     }
 
     // MARK: The seat's lease and the room's end
