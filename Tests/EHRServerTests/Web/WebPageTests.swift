@@ -1,4 +1,5 @@
 import EHRDomain
+import EHRPersistence
 import Foundation
 import HTTPTypes
 import SQLKit
@@ -21,7 +22,13 @@ import Testing
             #expect(signIn.status == .seeOther, "\(signIn.text)")
             let cookie = try #require(signIn.headers[values: .setCookie].first { $0.hasPrefix("__Host-ehr_session=") })
             for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] { #expect(cookie.contains(attribute), "\(attribute)") }
-            let schedule = try await browser.get("/app/schedule?view=week")
+            // The week holding the seeded appointment ("tomorrow" in UTC), in the practice's zone: today's week is
+            // not it when New York's today is the week's last day.
+            let seeded = try await DatabaseScope.$current.withValue(.tenant(TestWorld.demo.tenantID)) {
+                try await world.services.store.find(id: TestWorld.demo.johnAppointment, tenantID: TestWorld.demo.tenantID) as Appointment?
+            }
+            let day = WebFormat.isoDay(try #require(seeded).startsAt, in: TimeZone(identifier: "America/New_York")!)
+            let schedule = try await browser.get("/app/schedule?view=week&date=\(day)")
             #expect(schedule.status == .ok)
             #expect(schedule.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
             #expect(!(schedule.headers[.contentSecurityPolicy] ?? "").contains("unsafe-inline"))
