@@ -42,8 +42,11 @@ enum ConnectionDeadline {
                 worker.withLockedValue { $0?.cancel() }
                 close(connection)
             }
+            // The work prefers the caller's loop: a task of its own would otherwise run where it was scheduled and
+            // go on wherever its statements' answers arrived, and the caller's thread wake up for every hand-back
+            // (server CPU a list request 731/685 -> 558/601 us in alternating bench/profile runs).
             worker.withLockedValue { task in
-                task = Task {
+                task = Task(executorPreference: EventLoopTaskExecutor.current) {
                     let result: Result<T, any Error>
                     do { result = .success(try await work()) } catch { result = .failure(error) }
                     timer.cancel()

@@ -1,3 +1,4 @@
+import EHRPersistence
 import Foundation
 import HTTPTypes
 import Hummingbird

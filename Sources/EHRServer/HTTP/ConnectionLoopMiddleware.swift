@@ -1,6 +1,6 @@
+import EHRPersistence
 import Hummingbird
 import NIOCore
-import NIOPosix
 
 /// Keeps a request's work on the event loop its connection lives on. Without it, a request resumed by work that
 /// finished on another loop ran on: every list's audit event is committed by SQLite's writer, whose connection
@@ -13,28 +13,5 @@ struct ConnectionLoopMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let executor = EventLoopTaskExecutor.of(context.eventLoop) else { return try await next(request, context) }
         return try await withTaskExecutorPreference(executor) { try await next(request, context) }
-    }
-}
-
-/// A task executor that runs its jobs on one event loop (swift-nio's loops are serial executors, not task executors).
-final class EventLoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
-
-    private init(loop: any EventLoop) {
-        self.loop = loop
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-
-    /// The executor of one of the singleton group's loops (the server's), nil for any other loop.
-    static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor? {
-        singletonLoops.first { $0.loop === loop }
-    }
-
-    private static let singletonLoops: [EventLoopTaskExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map {
-        EventLoopTaskExecutor(loop: $0)
     }
 }

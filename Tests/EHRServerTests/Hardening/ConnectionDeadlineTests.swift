@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import NIOPosix
 import SQLKit
 import Testing
 
@@ -24,6 +25,30 @@ import Testing
                 return
             }
             #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    /// The work runs in a task of its own (so it can be abandoned), and that task keeps to the caller's loop however
+    /// what it awaited finished, as the caller does (see ``EventLoopTaskExecutor``).
+    @Test(arguments: TestBackend.all)
+    func workUnderADeadlineKeepsToTheCallersLoop(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+            for loop in loops {
+                let executor = try #require(EventLoopTaskExecutor.of(loop))
+                let onTheLoop = try await withTaskExecutorPreference(executor) {
+                    try await ConnectionDeadline.run(2, on: world.services.database.fluent) {
+                        var onTheLoop = 0
+                        for _ in 0..<20 {
+                            // Resumed from a thread of no loop: without a preference the task goes on wherever NIO puts it.
+                            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in Thread.detachNewThread { done.resume() } }
+                            if loop.inEventLoop { onTheLoop += 1 }
+                        }
+                        return onTheLoop
+                    }
+                }
+                #expect(onTheLoop == 20, "loop \(loop)")
+            }
         }
     }
 
