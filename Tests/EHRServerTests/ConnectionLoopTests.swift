@@ -20,7 +20,7 @@ import Testing
         let response = try await ConnectionLoopMiddleware().handle(request, context: context) { _, context in
             var onItsLoop = 0
             for _ in 0..<20 {
-                await Self.resumedFromAnotherThread()
+                await resumedFromAnotherThread()
                 if context.eventLoop.inEventLoop { onItsLoop += 1 }
             }
             return Response(status: onItsLoop == 20 ? .ok : .conflict)
@@ -32,11 +32,5 @@ import Testing
     @Test func onlyTheServersLoopsHaveAnExecutor() {
         #expect(EventLoopTaskExecutor.of(EmbeddedEventLoop()) == nil)
         #expect(EventLoopTaskExecutor.of(MultiThreadedEventLoopGroup.singleton.any()) != nil)
-    }
-
-    private static func resumedFromAnotherThread() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { done.resume() }
-        }
     }
 }

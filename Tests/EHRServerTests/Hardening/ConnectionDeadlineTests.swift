@@ -41,7 +41,7 @@ import Testing
                         var onTheLoop = 0
                         for _ in 0..<20 {
                             // Resumed from a thread of no loop: without a preference the task goes on wherever NIO puts it.
-                            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in Thread.detachNewThread { done.resume() } }
+                            await resumedFromAnotherThread()
                             if loop.inEventLoop { onTheLoop += 1 }
                         }
                         return onTheLoop
