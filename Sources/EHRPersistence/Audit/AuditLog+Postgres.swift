@@ -89,6 +89,45 @@ enum AuditPostgres {
         /// The types of its parameters, in order.
         static let parameterTypes: [PostgresDataType] = [.uuidArray, .int8Array] + Array(repeating: .textArray, count: 14)
 
+        /// The statement for exactly one event, its columns as plain parameters numbered from `firstParameter`
+        /// (``oneEventParameterTypes``, bound by ``appendOneEventBindings(to:)``): a statement that writes a change
+        /// and its event together has one event, and sixteen one-element arrays cost both sides more to encode,
+        /// decode and `unnest` than sixteen values.
+        static func insertOneSQL(firstParameter: Int) -> String {
+            let types = ["uuid", "int8"] + Array(repeating: "text", count: 14)
+            return """
+                INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                    outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
+                SELECT \(types.enumerated().map { "$\(firstParameter + $0.offset)::\($0.element)" }.joined(separator: ", "))
+                """
+        }
+
+        /// The types of ``insertOneSQL(firstParameter:)``'s parameters, in order.
+        static let oneEventParameterTypes: [PostgresDataType] = [.uuid, .int8] + Array(repeating: .text, count: 14)
+
+        /// The parameters' values of ``insertOneSQL(firstParameter:)``, after any already in `b`. Only for an
+        /// insert of exactly one event.
+        func appendOneEventBindings(to b: inout PostgresBindings) {
+            precondition(records.count == 1 && tenantIDs.count == 1, "a one-event insert holds one event")
+            let r = records[0]
+            b.append(tenantIDs[0])
+            b.append(r.timeMillis)
+            b.append(r.actorID)
+            b.append(r.actorRole)
+            b.append(r.action)
+            b.append(r.resourceType)
+            b.append(r.resourceID)
+            b.append(r.patientID)
+            b.append(r.outcome)
+            b.append(r.requestID)
+            b.append(r.clientIP)
+            b.append(r.userAgent)
+            b.append(changedFields[0])
+            b.append(r.detail)
+            b.append(patientLists[0])
+            b.append(macs[0])
+        }
+
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 16)
             appendBindings(to: &b)

@@ -190,8 +190,8 @@ struct InsertNote: PostgresPreparedStatement {
 /// as a transaction is, so neither is written without the other, in one round trip instead of four (BEGIN, the
 /// note, the event, COMMIT: about 85 µs of the server's CPU each, `bench/profile`).
 struct InsertNoteAudited: NoteWithEvent {
-    static let sql = "WITH note AS (" + InsertNote.sql + ") " + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17)
-    static let name = "ehr_insert_note_audited_v1"
+    static let sql = "WITH note AS (" + InsertNote.sql + ") " + AuditPostgres.InsertInbox.insertOneSQL(firstParameter: 17)
+    static let name = "ehr_insert_note_audited_v2"
 
     let note: InsertNote
     let event: AuditPostgres.InsertInbox
@@ -213,8 +213,8 @@ struct InsertNoteIfWritable: NoteWithEvent {
         """
     static let sql =
         "WITH note AS (" + InsertNote.into + "\n" + writableFor + "\nRETURNING id) "
-        + AuditPostgres.InsertInbox.insertSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
-    static let name = "ehr_insert_note_if_writable_v1"
+        + AuditPostgres.InsertInbox.insertOneSQL(firstParameter: 17) + " WHERE EXISTS (SELECT 1 FROM note) RETURNING 1"
+    static let name = "ehr_insert_note_if_writable_v2"
 
     let note: InsertNote
     let event: AuditPostgres.InsertInbox
@@ -228,11 +228,11 @@ protocol NoteWithEvent: PostgresPreparedStatement where Row == () {
 }
 
 extension NoteWithEvent {
-    static var bindingDataTypes: [PostgresDataType] { InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.parameterTypes }
+    static var bindingDataTypes: [PostgresDataType] { InsertNote.bindingDataTypes + AuditPostgres.InsertInbox.oneEventParameterTypes }
 
     func makeBindings() throws -> PostgresBindings {
         var b = try note.makeBindings()
-        event.appendBindings(to: &b)
+        event.appendOneEventBindings(to: &b)
         return b
     }
 
