@@ -23,7 +23,11 @@ extension AuditLog {
         guard !drafts.isEmpty else { return }
         for start in stride(from: 0, to: drafts.count, by: Self.maximumBatch) {
             let insert = inboxInsert(drafts[start..<min(start + Self.maximumBatch, drafts.count)])
-            for try await _ in try await connection.execute(insert, logger: logger) {}
+            if insert.records.count == 1 {
+                for try await _ in try await connection.execute(AuditPostgres.InsertOneInbox(event: insert), logger: logger) {}
+            } else {
+                for try await _ in try await connection.execute(insert, logger: logger) {}
+            }
         }
         didEnqueue(drafts.count)
     }

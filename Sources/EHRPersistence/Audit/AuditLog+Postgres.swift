@@ -144,6 +144,24 @@ enum AuditPostgres {
         func decodeRow(_ row: PostgresRow) throws {}
     }
 
+    /// Puts exactly one event in the inbox (a group-commit flush of one request's event, the commonest flush at
+    /// half the peak): ``InsertInbox``'s columns as plain parameters.
+    struct InsertOneInbox: PostgresPreparedStatement {
+        static let name = "ehr_audit_insert_inbox_one_v1"
+        static let sql = InsertInbox.insertOneSQL(firstParameter: 1)
+        static let bindingDataTypes = InsertInbox.oneEventParameterTypes
+        typealias Row = ()
+        let event: InsertInbox
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 16)
+            event.appendOneEventBindings(to: &b)
+            return b
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
     /// One row of the inbox as the sealer takes it.
     struct InboxRow: Sendable {
         var id: Int64
