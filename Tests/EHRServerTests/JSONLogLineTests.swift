@@ -37,6 +37,26 @@ struct JSONLogLineTests {
         }
     }
 
+    @Test func laterFieldsReplaceEarlierOnesAsInADictionaryFilledInTurn() throws {
+        var generator = SystemRandomNumberGenerator()
+        let keys = ["a", "b", "B", "a.b", "_", "time", "level", "message"]
+        for _ in 0..<500 {
+            var fields: [(key: String, value: String)] = []
+            var filled: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...14, using: &generator) {
+                let key = keys.randomElement(using: &generator)!
+                let value = String(Int.random(in: 0...999, using: &generator))
+                fields.append((key, value))
+                filled[key] = value
+            }
+            let line = JSONLogHandler.line(fields)
+            #expect(line == JSONLogHandler.line(filled), "\(fields)")
+            let read = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
+            #expect(read == filled, "\(line)")
+            #expect(line.components(separatedBy: "\":\"").count - 1 == filled.count, "each key once: \(line)")
+        }
+    }
+
     @Test func theHandlerWritesMetadataErrorTypeAndTime() throws {
         struct Failure: Error {}
         let lines = NIOLockedValueBox<[String]>([])

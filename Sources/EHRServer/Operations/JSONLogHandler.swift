@@ -28,17 +28,18 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields: [String: String] = [:]
+        // In the order a dictionary built in turn would keep: of two fields with one key the later wins.
+        var fields: [(key: String, value: String)] = []
         fields.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 6)
-        for (key, value) in metadata { fields[key] = Self.text(value) }
-        for (key, value) in event.metadata ?? [:] { fields[key] = Self.text(value) }
+        for (key, value) in metadata { fields.append((key, Self.text(value))) }
+        if let eventMetadata = event.metadata { for (key, value) in eventMetadata { fields.append((key, Self.text(value))) } }
         // Only the error's type: its description may quote input.
-        if let error = event.error { fields["error.type"] = "\(type(of: error))" }
-        fields["time"] = RFC3339.format(Date())
-        fields["level"] = event.level.rawValue
-        fields["label"] = label
-        fields["message"] = event.message.description
-        fields["source"] = event.source
+        if let error = event.error { fields.append(("error.type", "\(type(of: error))")) }
+        fields.append(("time", RFC3339.format(Date())))
+        fields.append(("level", event.level.rawValue))
+        fields.append(("label", label))
+        fields.append(("message", event.message.description))
+        fields.append(("source", event.source))
         sink(Self.line(fields))
     }
 
@@ -46,14 +47,23 @@ public struct JSONLogHandler: LogHandler {
     /// Written by hand: `JSONSerialization` and Foundation's date formatting cost about a fifth of the server's
     /// CPU per request with this format on (`bench/profile`), and production logs every request in it.
     static func line(_ fields: [String: String]) -> String {
+        line(fields.map { (key: $0.key, value: $0.value) })
+    }
+
+    /// ``line(_:)-([String:String])`` of fields given in turn, a later field replacing an earlier one of the same key
+    /// (as a dictionary filled in that order would): the request log's line without building a dictionary for it.
+    static func line(_ fields: [(key: String, value: String)]) -> String {
+        let order = fields.indices.sorted { fields[$0].key == fields[$1].key ? $0 < $1 : fields[$0].key < fields[$1].key }
         var out: [UInt8] = []
         out.reserveCapacity(fields.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
         out.append(UInt8(ascii: "{"))
-        for (index, key) in fields.keys.sorted().enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
+        for (position, index) in order.enumerated() {
+            let key = fields[index].key
+            if position + 1 < order.count, fields[order[position + 1]].key == key { continue }  // replaced by a later one
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
             EncoderJSON.appendString(key, to: &out)
             out.append(UInt8(ascii: ":"))
-            EncoderJSON.appendString(fields[key]!, to: &out)
+            EncoderJSON.appendString(fields[index].value, to: &out)
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
