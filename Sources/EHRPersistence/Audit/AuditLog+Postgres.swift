@@ -76,14 +76,21 @@ enum AuditPostgres {
         let patientLists: [String?]
         let macs: [String]
 
+        /// The inbox's columns, in the order of both statements' parameters, and each column's type.
+        private static let insertInto = """
+            INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
+                outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
+            """
+        private static let columnTypes = ["uuid", "int8"] + Array(repeating: "text", count: 14)
+
+        /// `$n::type` for each column, numbered from `firstParameter`, each type followed by `suffix`.
+        private static func parameters(from firstParameter: Int, suffix: String) -> String {
+            columnTypes.enumerated().map { "$\(firstParameter + $0.offset)::\($0.element)\(suffix)" }.joined(separator: ", ")
+        }
+
         /// The statement with its parameters numbered from `firstParameter` (to follow another statement's in one).
         static func insertSQL(firstParameter: Int) -> String {
-            let arrays = ["uuid[]", "int8[]"] + Array(repeating: "text[]", count: 14)
-            return """
-                INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
-                    outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
-                SELECT * FROM unnest(\(arrays.enumerated().map { "$\(firstParameter + $0.offset)::\($0.element)" }.joined(separator: ", ")))
-                """
+            insertInto + "\nSELECT * FROM unnest(" + parameters(from: firstParameter, suffix: "[]") + ")"
         }
 
         /// The types of its parameters, in order.
@@ -94,12 +101,7 @@ enum AuditPostgres {
         /// and its event together has one event, and sixteen one-element arrays cost both sides more to encode,
         /// decode and `unnest` than sixteen values.
         static func insertOneSQL(firstParameter: Int) -> String {
-            let types = ["uuid", "int8"] + Array(repeating: "text", count: 14)
-            return """
-                INSERT INTO audit_inbox (tenant_id, occurred_ms, actor_id, actor_role, action, resource_type, resource_id, patient_id,
-                    outcome, request_id, client_ip, user_agent, changed_fields, detail, patient_ids, mac)
-                SELECT \(types.enumerated().map { "$\(firstParameter + $0.offset)::\($0.element)" }.joined(separator: ", "))
-                """
+            insertInto + "\nSELECT " + parameters(from: firstParameter, suffix: "")
         }
 
         /// The types of ``insertOneSQL(firstParameter:)``'s parameters, in order.
