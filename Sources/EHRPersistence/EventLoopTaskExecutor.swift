@@ -27,6 +27,9 @@ public final class EventLoopTaskExecutor: TaskExecutor {
         MultiThreadedEventLoopGroup.currentEventLoop.flatMap(of)
     }
 
+    /// The executors of all the singleton group's loops, in the group's order.
+    public static var all: [EventLoopTaskExecutor] { singletonLoops }
+
     private static let singletonLoops: [EventLoopTaskExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map {
         EventLoopTaskExecutor(loop: $0)
     }

@@ -77,6 +77,66 @@ struct AuditWriterTests {
         }
     }
 
+    /// Callers on every event loop of the server and off them, at once: every call returns with its event stored once.
+    @Test(.timeLimit(.minutes(2)), arguments: TestBackend.all)
+    func callersOnEveryEventLoopHaveTheirEventsStored(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let writer = try #require(world.services.auditWriter)
+            let postgres = world.services.database.dialect == .postgres
+            let executors: [EventLoopTaskExecutor?] = EventLoopTaskExecutor.all + [nil]
+            #expect(!EventLoopTaskExecutor.all.isEmpty)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (loop, executor) in executors.enumerated() {
+                    for index in 0..<25 {
+                        group.addTask(executorPreference: executor) {
+                            let id = "loop-\(loop)-\(index)"
+                            try await writer.record(Self.draft(id, index.isMultiple(of: 2) ? TestWorld.demo : TestWorld.other))
+                            #expect(try await Self.stored(id, in: world, postgres: postgres) == 1, "\(id)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await world.sealAudit()
+            let events = try await world.storedEvents().filter { $0.request_id.hasPrefix("loop-") }
+            #expect(events.count == executors.count * 25)
+            #expect(Set(events.map(\.request_id)).count == events.count, "every event stored once")
+        }
+    }
+
+    /// PostgreSQL: a flush that hangs (here a trigger sleeping on one event, in the field a checkout of a connection
+    /// the database dropped) does not hold back the events recorded after it: the next caller's event goes in a
+    /// second flush and returns long before the stalled one.
+    @Test(.timeLimit(.minutes(2)))
+    func aStalledFlushDoesNotHoldBackLaterEvents() async throws {
+        guard let backend = TestBackend.all.first(where: { $0 != .sqlite }) else { return }
+        try await withWorld(backend) { world in
+            let writer = try #require(world.services.auditWriter)
+            try await world.services.database.transaction { db in
+                try await db.raw("SELECT set_config('role', session_user::text, true)").run()
+                try await db.raw(
+                    """
+                    CREATE FUNCTION test_stall_event() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF NEW.request_id LIKE 'stall-%' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$
+                    """
+                ).run()
+                try await db.raw("CREATE TRIGGER test_stall_event BEFORE INSERT ON audit_inbox FOR EACH ROW EXECUTE FUNCTION test_stall_event()").run()
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            async let stalled: Void = writer.record(Self.draft("stall-1", TestWorld.demo))
+            try await Task.sleep(for: .milliseconds(300))
+            try await writer.record(Self.draft("after-stall-1", TestWorld.demo))
+            let after = clock.now - start
+            #expect(try await Self.stored("after-stall-1", in: world, postgres: true) == 1)
+            #expect(try await Self.stored("stall-1", in: world, postgres: true) == 0, "the stalled flush is still under way")
+            #expect(after < .seconds(2), "the later event waited \(after) for the stalled flush")
+            try await stalled
+            #expect(clock.now - start >= .seconds(4))
+            #expect(try await Self.stored("stall-1", in: world, postgres: true) == 1)
+        }
+    }
+
     private static func draft(_ requestID: String, _ practice: TestWorld.Practice) -> AuditEventDraft {
         AuditEventDraft(
             tenantID: practice.tenantID, actorID: practice.smith.lowercasedString, actorRole: "therapist", action: "appointment.list",
