@@ -19,7 +19,7 @@ public final class EventLoopTaskExecutor: TaskExecutor {
 
     /// The executor of one of the singleton group's loops (the server's), nil for any other loop.
     public static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor? {
-        singletonLoops.first { $0.loop === loop }
+        all.first { $0.loop === loop }
     }
 
     /// The executor of the loop the caller runs on, nil off the server's loops.
@@ -28,9 +28,7 @@ public final class EventLoopTaskExecutor: TaskExecutor {
     }
 
     /// The executors of all the singleton group's loops, in the group's order.
-    public static var all: [EventLoopTaskExecutor] { singletonLoops }
-
-    private static let singletonLoops: [EventLoopTaskExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map {
+    public static let all: [EventLoopTaskExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map {
         EventLoopTaskExecutor(loop: $0)
     }
 }

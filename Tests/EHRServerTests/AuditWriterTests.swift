@@ -111,16 +111,14 @@ struct AuditWriterTests {
     func aStalledFlushDoesNotHoldBackLaterEvents(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
             let writer = try #require(world.services.auditWriter)
-            try await world.services.database.transaction { db in
-                try await db.raw("SELECT set_config('role', session_user::text, true)").run()
-                try await db.raw(
-                    """
-                    CREATE FUNCTION test_stall_event() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN IF NEW.request_id LIKE 'stall-%' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$
-                    """
-                ).run()
-                try await db.raw("CREATE TRIGGER test_stall_event BEFORE INSERT ON audit_inbox FOR EACH ROW EXECUTE FUNCTION test_stall_event()").run()
-            }
+            try await world.owner.sql.raw(
+                """
+                CREATE FUNCTION test_stall_event() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.request_id LIKE 'stall-%' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$
+                """
+            ).run()
+            try await world.owner.sql.raw("CREATE TRIGGER test_stall_event BEFORE INSERT ON audit_inbox FOR EACH ROW EXECUTE FUNCTION test_stall_event()")
+                .run()
             let clock = ContinuousClock()
             let start = clock.now
             async let stalled: Void = writer.record(Self.draft("stall-1", TestWorld.demo))
