@@ -6,3 +6,16 @@ pg_options() {
   local option
   for option in ${BENCH_PG_OPTIONS:-}; do printf -- '-o %s ' "$option"; done
 }
+
+# User and system clock ticks of every postgres process on this machine, with those of their children that ended
+# (the postmaster's backends and autovacuum workers), so that work of a process that came and went between two
+# readings is counted. Used by bench/run and bench/profile.
+postgres_cpu_ticks() {
+  local total=0 pid fields
+  for pid in $(pgrep -x postgres); do
+    fields=$(cut -d')' -f2 "/proc/$pid/stat" 2>/dev/null) || continue
+    set -- $fields
+    total=$(( total + ${12} + ${13} + ${14} + ${15} ))
+  done
+  echo "$total"
+}
