@@ -21,6 +21,23 @@ import Testing
         log.contains { $0.action == action && $0.actor == actor.wire }
     }
 
+    struct StoredList: Decodable {
+        var seq: Int64
+        var patient_ids: String?
+    }
+    struct IndexRow: Decodable, Hashable {
+        var patient_id: String
+        var seq: Int64
+    }
+
+    /// SQLite: the practice's chained lists, the index rows they call for as the chain reads them, and the index's rows.
+    static func indexRows(of tenantID: UUID, on sql: any SQLDatabase) async throws -> (lists: [StoredList], expected: Set<IndexRow>, indexed: [IndexRow]) {
+        let lists = try await sql.raw("SELECT seq, patient_ids FROM audit_events WHERE tenant_id = \(bind: tenantID)").all(decoding: StoredList.self)
+        let expected = Set(lists.flatMap { list in (list.patient_ids.flatMap(AuditLog.stringArray) ?? []).map { IndexRow(patient_id: $0, seq: list.seq) } })
+        let indexed = try await sql.raw("SELECT patient_id, seq FROM audit_event_patients WHERE tenant_id = \(bind: tenantID)").all(decoding: IndexRow.self)
+        return (lists, expected, indexed)
+    }
+
     @Test(arguments: TestBackend.all)
     func listsAndSearchesAppearInTheAccessLogsOfThePatientsTheyReturned(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
@@ -157,11 +174,7 @@ import Testing
             try await log.appendAlone(drafts("after", [[d.john, d.jane], [d.bob]]), in: database)
             try await world.sealAudit()
 
-            struct Event: Decodable { var seq: Int64, patient_ids: String? }
-            struct Row: Decodable, Hashable { var patient_id: String, seq: Int64 }
-            let events = try await sql.raw("SELECT seq, patient_ids FROM audit_events WHERE tenant_id = \(bind: d.tenantID)").all(decoding: Event.self)
-            let expected = Set(events.flatMap { event in (event.patient_ids.flatMap(AuditLog.stringArray) ?? []).map { Row(patient_id: $0, seq: event.seq) } })
-            let indexed = try await sql.raw("SELECT patient_id, seq FROM audit_event_patients WHERE tenant_id = \(bind: d.tenantID)").all(decoding: Row.self)
+            let (events, expected, indexed) = try await Self.indexRows(of: d.tenantID, on: sql)
             #expect(indexed.count == Set(indexed).count, "each entry once")
             #expect(Set(indexed) == expected)
             #expect(expected.contains { $0.patient_id == "a/b" } && expected.contains { $0.patient_id == "cd" }, "escapes decoded")
@@ -171,6 +184,103 @@ import Testing
                 try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
             #expect(mark.patients_indexed_seq == mark.seq)
         }
+    }
+
+    /// A pass of more index rows than one writer statement takes (``AuditLog/indexChunk``) is written in several
+    /// statements: every listed patient is indexed once, the mark reaches the head, and the chain verifies.
+    @Test(arguments: [TestBackend.sqlite])
+    func aPassOfSeveralChunksIndexesEveryPatientOnce(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let (log, database, sql) = (world.services.auditLog, world.services.database, world.owner.sql)
+            try await world.sealAudit()
+            let patients = (0..<300).map { _ in UUID() }
+            // 200 lists of 20 distinct patients (13 and 300 are coprime): 4,000 rows, more than one chunk.
+            let drafts = (0..<200).map { i in
+                AuditEventDraft(
+                    tenantID: d.tenantID, actorID: "system:test", actorRole: "system", action: "test.list", resourceType: "test",
+                    outcome: .allowed, requestID: "chunked-\(i)", patientIDs: (0..<20).map { patients[(i * 7 + $0 * 13) % patients.count] })
+            }
+            #expect(drafts.count * 20 > AuditLog.indexChunk)
+            for start in stride(from: 0, to: drafts.count, by: 50) { try await log.appendAlone(Array(drafts[start..<start + 50]), in: database) }
+            try await world.sealAudit()
+
+            let (_, expected, indexed) = try await Self.indexRows(of: d.tenantID, on: sql)
+            #expect(expected.count >= 4000)
+            #expect(indexed.count == expected.count, "each entry once")
+            #expect(Set(indexed) == expected)
+            struct Mark: Decodable { var seq: Int64, patients_indexed_seq: Int64 }
+            let mark = try #require(
+                try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
+            #expect(mark.patients_indexed_seq == mark.seq)
+            #expect(try await log.verify(tenantID: d.tenantID, on: sql).isIntact)
+        }
+    }
+
+    /// A pass cut short between its statements leaves rows past the practice's mark: not a mismatch (verification
+    /// compares only up to the mark), and the next pass writes the rest without writing any row twice.
+    @Test(arguments: [TestBackend.sqlite])
+    func aPassCutShortIsFinishedByTheNext(_ backend: TestBackend) async throws {
+        try await withWorld(backend) { world in
+            let d = TestWorld.demo
+            let (log, database, sql) = (world.services.auditLog, world.services.database, world.owner.sql)
+            _ = try await world.call(.get, "/api/v1/patients", as: .smith)
+            try await world.sealAudit()
+            struct Mark: Decodable { var seq: Int64, patients_indexed_seq: Int64 }
+            func mark() async throws -> Mark {
+                try #require(
+                    try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
+            }
+            let before = try await mark()
+            let drafts = (0..<30).map { i in
+                AuditEventDraft(
+                    tenantID: d.tenantID, actorID: "system:test", actorRole: "system", action: "test.list", resourceType: "test",
+                    outcome: .allowed, requestID: "cut-\(i)", patientIDs: [d.jane, d.bob, d.john])
+            }
+            try await log.appendAlone(drafts, in: database)
+            // What a pass cut short leaves: the rows of its first statement (here: of the first ten events), mark unmoved.
+            try await sql.raw(
+                """
+                INSERT INTO audit_event_patients (tenant_id, patient_id, seq)
+                SELECT tenant_id, p.value, e.seq FROM audit_events e, json_each(e.patient_ids) p
+                WHERE e.tenant_id = \(bind: d.tenantID) AND e.seq > \(bind: before.seq) AND e.seq <= \(bind: before.seq + 10)
+                """
+            ).run()
+            #expect(try await mark().patients_indexed_seq == before.seq)
+            #expect(try await log.verify(tenantID: d.tenantID, on: sql).isIntact, "rows past the mark are not compared")
+
+            try await world.sealAudit()
+            struct Count: Decodable { var count: Int }
+            let rows = try await sql.raw(
+                "SELECT count(*) AS count FROM audit_event_patients WHERE tenant_id = \(bind: d.tenantID) AND seq > \(bind: before.seq)"
+            ).first(decoding: Count.self)
+            #expect(rows?.count == 90)
+            let after = try await mark()
+            #expect(after.patients_indexed_seq == after.seq && after.seq == before.seq + 30)
+            #expect(try await log.verify(tenantID: d.tenantID, on: sql).isIntact)
+            #expect(try await Self.accessLog(world, d.jane).contains { $0.action == "test.list" && $0.actor == "system:test" })
+        }
+    }
+
+    /// The groups of a pass join, in order, into statements of at most ``AuditLog/indexChunk`` rows (a larger group
+    /// whole); every item is kept, once, in order, and each statement's value is one JSON array.
+    @Test func indexGroupsJoinIntoChunksOfTheLimit() throws {
+        var next = 0
+        func group(_ count: Int) throws -> AuditLog.GroupRow {
+            let items = (next..<next + count).map { "\($0 + 1) p\"\\\($0 + 1)" }
+            next += count
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: items), as: UTF8.self)
+            return AuditLog.GroupRow(count: count, pairs: json)
+        }
+        let limit = AuditLog.indexChunk
+        let groups = try [group(limit / 2), group(limit / 2), group(limit / 2), group(0), group(limit + 7), group(3), group(4)]
+        let chunks = AuditLog.chunks(of: groups)
+        let counts = try chunks.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String]).count }
+        #expect(counts == [limit / 2 * 2, limit / 2, limit + 7, 7])
+        let items = try chunks.flatMap { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String]) }
+        let all = try groups.flatMap { try #require(try JSONSerialization.jsonObject(with: Data($0.pairs.utf8)) as? [String]) }
+        #expect(items == all && items.count == next)
+        #expect(try AuditLog.chunks(of: []).isEmpty && AuditLog.chunks(of: [group(0)]).isEmpty)
     }
 
     /// SQLite's index table is append-only like the log.
