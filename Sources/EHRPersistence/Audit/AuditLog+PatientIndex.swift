@@ -69,9 +69,10 @@ extension AuditLog {
                 GROUP BY substr(patient_id, 1, 1) ORDER BY substr(patient_id, 1, 1)
                 """
             ).all(decoding: GroupRow.self)
-            for chunk in Self.chunks(of: groups) {
-                // The seq is digits, so the first space ends it, whatever the patient's text holds.
-                try await DatabaseScope.system(.auditWriter) {
+            // Each statement commits on its own, so the writer is free for the audit's flushes between them.
+            try await DatabaseScope.system(.auditWriter) {
+                for chunk in Self.chunks(of: groups) {
+                    // The seq is digits, so the first space ends it, whatever the patient's text holds.
                     try await database.sql.raw(
                         """
                         INSERT OR IGNORE INTO audit_event_patients (tenant_id, patient_id, seq)
@@ -80,8 +81,6 @@ extension AuditLog {
                         """
                     ).run()
                 }
-            }
-            try await DatabaseScope.system(.auditWriter) {
                 try await database.sql.raw(
                     "UPDATE audit_heads SET patients_indexed_seq = \(bind: last) WHERE tenant_id = \(bind: mark.tenant_id) AND patients_indexed_seq < \(bind: last)"
                 ).run()
