@@ -107,8 +107,9 @@ extension AuditLog {
                 items = []
                 count = 0
             }
-            // json_group_array writes "[" items "]"; the items of several join with a comma into one array.
-            items.append(group.pairs.dropFirst().dropLast())
+            // json_group_array writes "[" items "]"; the items of several join with a comma into one array. The
+            // brackets are cut off the UTF-8 view: String's own dropLast counts the whole text's characters first.
+            items.append(Substring(group.pairs.utf8.dropFirst().dropLast()))
             count += group.count
         }
         if !items.isEmpty { chunks.append("[" + items.joined(separator: ",") + "]") }

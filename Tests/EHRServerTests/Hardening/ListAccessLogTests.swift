@@ -267,7 +267,8 @@ import Testing
     @Test func indexGroupsJoinIntoChunksOfTheLimit() throws {
         var next = 0
         func group(_ count: Int) throws -> AuditLog.GroupRow {
-            let items = (next..<next + count).map { "\($0 + 1) p\"\\\($0 + 1)" }
+            // Quotes, backslashes and characters of several UTF-8 bytes (one of them combining), at the ends too.
+            let items = (next..<next + count).map { "\($0 + 1) p\"\\é\($0 + 1)👩‍⚕️e\u{301}" }
             next += count
             let json = String(decoding: try JSONSerialization.data(withJSONObject: items), as: UTF8.self)
             return AuditLog.GroupRow(count: count, pairs: json)
