@@ -38,6 +38,16 @@ import Testing
         return (lists, expected, indexed)
     }
 
+    struct Mark: Decodable {
+        var seq: Int64
+        var patients_indexed_seq: Int64
+    }
+
+    /// SQLite: the practice's chain head and how far its listed patients are indexed.
+    static func mark(of tenantID: UUID, on sql: any SQLDatabase) async throws -> Mark {
+        try #require(try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: tenantID)").first(decoding: Mark.self))
+    }
+
     @Test(arguments: TestBackend.all)
     func listsAndSearchesAppearInTheAccessLogsOfThePatientsTheyReturned(_ backend: TestBackend) async throws {
         try await withWorld(backend) { world in
@@ -179,9 +189,7 @@ import Testing
             #expect(Set(indexed) == expected)
             #expect(expected.contains { $0.patient_id == "a/b" } && expected.contains { $0.patient_id == "cd" }, "escapes decoded")
             #expect(expected.contains { $0.patient_id == d.jane.wire && $0.seq > events.first { $0.patient_ids == "[]" }!.seq }, "events after the forged ones")
-            struct Mark: Decodable { var seq: Int64, patients_indexed_seq: Int64 }
-            let mark = try #require(
-                try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
+            let mark = try await Self.mark(of: d.tenantID, on: sql)
             #expect(mark.patients_indexed_seq == mark.seq)
         }
     }
@@ -226,11 +234,7 @@ import Testing
             let (log, database, sql) = (world.services.auditLog, world.services.database, world.owner.sql)
             _ = try await world.call(.get, "/api/v1/patients", as: .smith)
             try await world.sealAudit()
-            struct Mark: Decodable { var seq: Int64, patients_indexed_seq: Int64 }
-            func mark() async throws -> Mark {
-                try #require(
-                    try await sql.raw("SELECT seq, patients_indexed_seq FROM audit_heads WHERE tenant_id = \(bind: d.tenantID)").first(decoding: Mark.self))
-            }
+            func mark() async throws -> Mark { try await Self.mark(of: d.tenantID, on: sql) }
             let before = try await mark()
             let drafts = (0..<30).map { i in
                 AuditEventDraft(
